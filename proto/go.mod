@@ -1,0 +1,5 @@
+module tenflix/proto
+
+go 1.26
+
+require google.golang.org/protobuf v1.36.10
