@@ -1,0 +1,95 @@
+# Tenflix: the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT      := $(CURDIR)
+BIN       := $(ROOT)/bin
+DATA      := $(ROOT)/.data
+DAPR_VERSION := 1.14.0
+SERVICES  := movie-command movie-query
+# Modules tested by `make test`; each builds and tests on its own (GOWORK=off).
+MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack
+GO        := go
+export GOFLAGS := -buildvcs=false
+
+.PHONY: help run stop test deps build build-daprd proto infra reset bench e2e test-unit
+
+help:
+	@echo "make run    install what is missing, build, start infra + every service with its sidecar"
+	@echo "make stop   stop what make run started"
+	@echo "make test   every test: unit, integration (real PostgreSQL, kfake, FerretDB) and end-to-end"
+	@echo "make reset  stop and delete local data (.data/, the services' databases)"
+	@echo "make proto  regenerate Go code from proto/"
+
+run: deps build
+	$(BIN)/devstack up -root $(ROOT)
+
+stop:
+	@if [ -x $(BIN)/devstack ]; then $(BIN)/devstack stop -data $(DATA); fi
+
+# Debian packages the stack needs; installed only when missing.
+deps:
+	@missing=""; \
+	command -v pg_ctlcluster >/dev/null || missing="$$missing postgresql"; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: build-daprd
+	@mkdir -p $(BIN)
+	cd tools/devstack && GOWORK=off $(GO) build -o $(BIN)/devstack .
+	@for s in $(SERVICES); do \
+	  echo "build $$s"; (cd services/$$s && $(GO) build -o $(BIN)/$$s .); \
+	done
+
+# daprd is built from the Go module proxy (no Dapr CLI here); reused when a
+# daprd of the right version is already in bin/ or on PATH.
+build-daprd:
+	@mkdir -p $(BIN)
+	@if [ -x $(BIN)/daprd ] && $(BIN)/daprd --version 2>/dev/null | grep -qx '$(DAPR_VERSION)'; then exit 0; fi; \
+	if command -v daprd >/dev/null && daprd --version 2>/dev/null | grep -qx '$(DAPR_VERSION)'; then \
+	  ln -sf "$$(command -v daprd)" $(BIN)/daprd; exit 0; fi; \
+	echo "building daprd $(DAPR_VERSION) (first time: a few minutes)"; \
+	cd tools/daprd && GOWORK=off $(GO) build -tags stablecomponents -o $(BIN)/daprd github.com/dapr/dapr/cmd/daprd
+
+proto:
+	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null)
+	cd proto && GOWORK=off GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go
+	cd proto && protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=. --go_opt=module=tenflix/proto catalog/v1/*.proto
+
+# Only the infrastructure (PostgreSQL check, Kafka, MongoDB), e.g. for `dapr run -f dapr/dapr.yaml`.
+infra: deps build
+	$(BIN)/devstack infra -data $(DATA)
+
+reset: stop
+	rm -rf $(DATA)
+	@for db in $$(psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'movie\_command%'" 2>/dev/null); do \
+	  echo "drop database $$db"; psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE \"$$db\" WITH (FORCE)"; done
+
+test: deps build
+	@if [ -f $(DATA)/devstack.pid ] && kill -0 $$(cat $(DATA)/devstack.pid) 2>/dev/null; then \
+	  echo "make run is running: stop it first (make stop); tests start their own stack on the same ports"; exit 1; fi
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory e2e
+
+# Unit and integration tests, against a throwaway kfake + FerretDB and the
+# machine's PostgreSQL. Each test creates its own database.
+test-unit:
+	@tmp=$$(mktemp -d); trap '$(BIN)/devstack stop -data $$tmp/.data >/dev/null 2>&1; rm -rf $$tmp' EXIT; \
+	mkdir -p $$tmp/.data; \
+	$(BIN)/devstack infra -data $$tmp/.data > $$tmp/infra.log 2>&1 & \
+	for i in $$(seq 1 120); do grep -q 'devstack: ready' $$tmp/infra.log && break; sleep 0.5; done; \
+	grep -q 'devstack: ready' $$tmp/infra.log || { cat $$tmp/infra.log; exit 1; }; \
+	for m in $(MODULES); do \
+	  echo "== go test $$m"; (cd $$m && GOWORK=off $(GO) test -race -count=1 ./...); \
+	done
+
+# End to end: the whole stack in a temporary root, driven over HTTP.
+e2e:
+	cd tools/e2e && TENFLIX_ROOT=$(ROOT) GOWORK=off $(GO) test -count=1 -v -timeout 15m ./...
+
+bench: deps build
+	cd tools/e2e && TENFLIX_ROOT=$(ROOT) GOWORK=off $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 20m ./...

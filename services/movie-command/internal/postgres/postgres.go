@@ -1,0 +1,208 @@
+// Package postgres reads movie-command's catalog with SQL (listing, reference
+// lookups) and applies its migrations. Writes never go through here: they are
+// Dapr state transactions, so that each write and its event commit together.
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// notDeleted filters out tombstones.
+const notDeleted = `coalesce(value->>'deleted', 'false') <> 'true'`
+
+// DB is the catalog's SQL side.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects and checks the connection.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping postgres: %w", err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Close releases the pool.
+func (db *DB) Close() { db.pool.Close() }
+
+// Migrate applies every *.sql file of migrations not applied yet, in name
+// order, each in its own transaction. An advisory lock serialises instances.
+func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(7101)`); err != nil {
+		return fmt.Errorf("migrate lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7101)`) //nolint:errcheck
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS movie_command_migrations (
+		name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range names {
+		sql, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `INSERT INTO movie_command_migrations (name) VALUES ($1) ON CONFLICT DO NOTHING`, name)
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+			_, err = tx.Exec(ctx, string(sql))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Page is a 1-based page request.
+type Page struct {
+	Page, Size int
+}
+
+func (p Page) offset() int { return (p.Page - 1) * p.Size }
+
+// Named is a live actor, creator, category or tag.
+type Named struct {
+	ID      string
+	Name    string
+	Version int64
+}
+
+// ListNamed lists live entries of a kind by name; q filters by a
+// case-insensitive substring.
+func (db *DB) ListNamed(ctx context.Context, kind, q string, p Page) ([]Named, int, error) {
+	const where = `split_part(key, ':', 1) = $1 AND ` + notDeleted + `
+		AND ($2 = '' OR strpos(lower(value->>'name'), lower($2)) > 0)`
+	var total int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM catalog_state WHERE `+where, kind, q).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count %s: %w", kind, err)
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT value->>'id', value->>'name', (value->>'version')::bigint
+		FROM catalog_state WHERE `+where+`
+		ORDER BY lower(value->>'name'), key
+		LIMIT $3 OFFSET $4`, kind, q, p.Size, p.offset())
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", kind, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Named, error) {
+		var n Named
+		return n, r.Scan(&n.ID, &n.Name, &n.Version)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", kind, err)
+	}
+	return out, total, nil
+}
+
+// ResolveRefs finds live entries of a kind by id or by name (ignoring case).
+// Entries that match nothing are simply absent from the result.
+func (db *DB) ResolveRefs(ctx context.Context, kind string, ids, names []string) ([]Named, error) {
+	lower := make([]string, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT value->>'id', value->>'name', (value->>'version')::bigint
+		FROM catalog_state
+		WHERE split_part(key, ':', 1) = $1 AND `+notDeleted+`
+		  AND (value->>'id' = ANY($2) OR lower(value->>'name') = ANY($3))`, kind, ids, lower)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", kind, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Named, error) {
+		var n Named
+		return n, r.Scan(&n.ID, &n.Name, &n.Version)
+	})
+}
+
+// CurrentNames returns the live name of each key ("actor:<id>", ...) found.
+func (db *DB) CurrentNames(ctx context.Context, keys []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT key, value->>'name' FROM catalog_state
+		WHERE key = ANY($1) AND `+notDeleted, keys)
+	if err != nil {
+		return nil, fmt.Errorf("current names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, n string
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
+// ListDocs lists live documents of a kind ordered by name, as raw JSON.
+// movieID, when set, keeps only videos of that movie.
+func (db *DB) ListDocs(ctx context.Context, kind, movieID string, p Page) ([]json.RawMessage, int, error) {
+	const where = `split_part(key, ':', 1) = $1 AND ` + notDeleted + `
+		AND ($2 = '' OR value->>'movieId' = $2)`
+	var total int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM catalog_state WHERE `+where, kind, movieID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count %s: %w", kind, err)
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT value FROM catalog_state WHERE `+where+`
+		ORDER BY lower(coalesce(value->>'name', value->>'title')), key
+		LIMIT $3 OFFSET $4`, kind, movieID, p.Size, p.offset())
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", kind, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[json.RawMessage])
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", kind, err)
+	}
+	return out, total, nil
+}
+
+// VideoKeys lists the keys of a movie's live videos.
+func (db *DB) VideoKeys(ctx context.Context, movieID string) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT key FROM catalog_state
+		WHERE split_part(key, ':', 1) = 'video' AND value->>'movieId' = $1 AND `+notDeleted+`
+		ORDER BY key`, movieID)
+	if err != nil {
+		return nil, fmt.Errorf("video keys: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// IsNotFound reports a missing row.
+func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

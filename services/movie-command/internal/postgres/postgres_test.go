@@ -1,0 +1,186 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"tenflix/services/movie-command/migrations"
+)
+
+// daprStateTable is the table daprd's state.postgresql v1 creates (see its
+// migrations); the tests create it themselves to exercise our migrations
+// and queries on the same shape.
+const daprStateTable = `CREATE TABLE catalog_state (
+	key text NOT NULL PRIMARY KEY,
+	value jsonb NOT NULL,
+	isbinary boolean NOT NULL,
+	insertdate timestamptz NOT NULL DEFAULT now(),
+	updatedate timestamptz NULL,
+	expiredate timestamptz NULL)`
+
+// newTestDB creates a fresh database on the machine's PostgreSQL (PG_URL),
+// migrated like production, and drops it when the test ends.
+func newTestDB(t *testing.T) *DB {
+	t.Helper()
+	ctx := context.Background()
+	admin := os.Getenv("PG_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s is required: %v", admin, err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "movie_command_test_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`)
+		conn.Close(context.Background())
+	})
+	u, _ := url.Parse(admin)
+	u.Path = "/" + name
+	db, err := Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if _, err := db.pool.Exec(ctx, daprStateTable); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func put(t *testing.T, db *DB, key, value string) error {
+	t.Helper()
+	_, err := db.pool.Exec(context.Background(),
+		`INSERT INTO catalog_state (key, value, isbinary) VALUES ($1, $2, false)
+		 ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	db := newTestDB(t)
+	if err := db.Migrate(context.Background(), migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNamesAreUniquePerKindIgnoringCase(t *testing.T) {
+	db := newTestDB(t)
+	if err := put(t, db, "actor:1", `{"id":"1","name":"Tom Hanks","version":"1","deleted":false}`); err != nil {
+		t.Fatal(err)
+	}
+	err := put(t, db, "actor:2", `{"id":"2","name":"TOM HANKS","version":"1","deleted":false}`)
+	if !isUniqueViolation(err) {
+		t.Fatalf("duplicate actor name accepted: %v", err)
+	}
+	// Same name, other kind: fine.
+	if err := put(t, db, "tag:1", `{"id":"1","name":"Tom Hanks","version":"1","deleted":false}`); err != nil {
+		t.Fatal(err)
+	}
+	// A tombstone frees the name.
+	if err := put(t, db, "actor:1", `{"id":"1","name":"Tom Hanks","version":"2","deleted":true}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(t, db, "actor:2", `{"id":"2","name":"tom hanks","version":"1","deleted":false}`); err != nil {
+		t.Fatalf("name of a deleted actor not reusable: %v", err)
+	}
+	// Movies may share names.
+	for _, k := range []string{"movie:1", "movie:2"} {
+		if err := put(t, db, k, `{"id":"`+k+`","name":"Heat","version":"1"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestListAndResolve(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	for key, v := range map[string]string{
+		"actor:a": `{"id":"a","name":"Zoe","version":"3"}`,
+		"actor:b": `{"id":"b","name":"adam","version":"1"}`,
+		"actor:c": `{"id":"c","name":"Gone","version":"2","deleted":true}`,
+		"tag:t":   `{"id":"t","name":"Adam","version":"1"}`,
+	} {
+		if err := put(t, db, key, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, total, err := db.ListNamed(ctx, "actor", "", Page{Page: 1, Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 2 || len(got) != 2 || got[0].Name != "adam" || got[1].Name != "Zoe" || got[1].Version != 3 {
+		t.Fatalf("list: %d %+v", total, got)
+	}
+	got, total, _ = db.ListNamed(ctx, "actor", "ZO", Page{Page: 1, Size: 10})
+	if total != 1 || got[0].ID != "a" {
+		t.Fatalf("search: %d %+v", total, got)
+	}
+	got, total, _ = db.ListNamed(ctx, "actor", "", Page{Page: 2, Size: 1})
+	if total != 2 || len(got) != 1 || got[0].ID != "a" {
+		t.Fatalf("page 2: %d %+v", total, got)
+	}
+	found, err := db.ResolveRefs(ctx, "actor", []string{"a", "c"}, []string{"ADAM", "nobody"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 2 {
+		t.Fatalf("resolve: %+v (the deleted actor c must not resolve)", found)
+	}
+	names, err := db.CurrentNames(ctx, []string{"actor:a", "actor:c", "actor:x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || names["actor:a"] != "Zoe" {
+		t.Fatalf("current names: %v", names)
+	}
+}
+
+func TestVideosOfAMovie(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	for key, v := range map[string]string{
+		"video:1": `{"id":"1","movieId":"m","title":"b","version":"1"}`,
+		"video:2": `{"id":"2","movieId":"m","title":"A","version":"1"}`,
+		"video:3": `{"id":"3","movieId":"m","title":"c","version":"2","deleted":true}`,
+		"video:4": `{"id":"4","movieId":"other","title":"d","version":"1"}`,
+	} {
+		if err := put(t, db, key, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := db.VideoKeys(ctx, "m")
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("video keys: %v %v", keys, err)
+	}
+	docs, total, err := db.ListDocs(ctx, "video", "m", Page{Page: 1, Size: 10})
+	if err != nil || total != 2 || len(docs) != 2 {
+		t.Fatalf("list docs: %d %v", total, err)
+	}
+	if !strings.Contains(string(docs[0]), `"title": "A"`) {
+		t.Fatalf("order by title: %s", docs[0])
+	}
+}
+

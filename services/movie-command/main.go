@@ -1,0 +1,90 @@
+// movie-command is the write side of the catalog: admins create, update and
+// delete movies, videos, actors, creators, categories and tags. Every write is
+// a Dapr state transaction whose events reach Kafka through the Dapr outbox.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"tenflix/platform/config"
+	"tenflix/platform/httpserver"
+	"tenflix/platform/sidecar"
+	"tenflix/services/movie-command/internal/app"
+	"tenflix/services/movie-command/internal/httpapi"
+	"tenflix/services/movie-command/internal/postgres"
+	"tenflix/services/movie-command/internal/statestore"
+	"tenflix/services/movie-command/migrations"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "movie-command:", err)
+		os.Exit(1)
+	}
+}
+
+type settings struct {
+	Port        string
+	DaprPort    string
+	DaprToken   string
+	AppToken    string
+	StateStore  string
+	SecretStore string
+	DBSecret    string
+	LogLevel    string
+}
+
+func loadSettings(env config.Env) (settings, error) {
+	r := config.NewReader(env)
+	s := settings{
+		Port:        r.String("APP_PORT", "7101"),
+		DaprPort:    r.String("DAPR_HTTP_PORT", "3500"),
+		DaprToken:   r.String("DAPR_API_TOKEN", ""),
+		AppToken:    r.String("APP_API_TOKEN", ""),
+		StateStore:  r.String("STATE_STORE", "catalog-state"),
+		SecretStore: r.String("SECRET_STORE", "secretstore"),
+		DBSecret:    r.String("DB_SECRET", "movie-command-db"),
+		LogLevel:    r.String("LOG_LEVEL", "info"),
+	}
+	return s, r.Err()
+}
+
+func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
+	s, err := loadSettings(getenv)
+	if err != nil {
+		return err
+	}
+	log := config.NewLogger("movie-command", s.LogLevel)
+	log.Info("starting", "port", s.Port, "dapr_http_port", s.DaprPort, "state_store", s.StateStore,
+		"dapr_api_token_set", s.DaprToken != "", "app_api_token_set", s.AppToken != "")
+
+	dapr := sidecar.New(s.DaprPort, s.DaprToken)
+	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := dapr.WaitReady(waitCtx); err != nil {
+		return err
+	}
+	dsn, err := dapr.Secret(ctx, s.SecretStore, s.DBSecret)
+	if err != nil {
+		return fmt.Errorf("database secret: %w", err)
+	}
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		return err
+	}
+
+	a := app.New(statestore.New(dapr, s.StateStore), db)
+	return httpserver.Run(ctx, log, "127.0.0.1:"+s.Port, httpapi.Routes(log, s.AppToken, a))
+}

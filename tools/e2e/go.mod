@@ -1,0 +1,3 @@
+module tenflix/tools/e2e
+
+go 1.26

@@ -1,0 +1,250 @@
+// Package e2e drives the whole local stack (tools/devstack up) over HTTP,
+// through the services' Dapr sidecars, as a client would.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Sidecar HTTP ports from dapr/dapr.yaml.
+const (
+	commandSidecar = "http://127.0.0.1:3501"
+	querySidecar   = "http://127.0.0.1:3502"
+)
+
+var stack struct {
+	token string // DAPR_API_TOKEN of the sidecars
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runWithStack(m))
+}
+
+func runWithStack(m *testing.M) int {
+	root := os.Getenv("TENFLIX_ROOT")
+	if root == "" {
+		fmt.Fprintln(os.Stderr, "e2e: set TENFLIX_ROOT to the repository root (make e2e does)")
+		return 1
+	}
+	// A temporary root that shares the repo's config and binaries but has its
+	// own .data (Kafka, MongoDB, secrets, logs) and its own databases.
+	tmp, err := os.MkdirTemp("", "tenflix-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	for _, d := range []string{"components", "dapr", "bin", "services"} {
+		if err := os.Symlink(filepath.Join(root, d), filepath.Join(tmp, d)); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+	}
+	suffix := "_e2e_" + randomHex(4)
+	logPath := filepath.Join(tmp, "devstack.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	cmd := exec.Command(filepath.Join(root, "bin", "devstack"), "up", "-root", tmp, "-db-suffix", suffix)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start devstack:", err)
+		return 1
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		dropDatabases(suffix)
+		if os.Getenv("E2E_KEEP") == "" {
+			os.RemoveAll(tmp)
+		} else {
+			fmt.Fprintln(os.Stderr, "e2e: kept", tmp)
+		}
+	}()
+	if err := waitReady(logPath, 4*time.Minute); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		dumpLogs(tmp, logPath)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e: stack ready in %s\n", time.Since(start).Round(time.Millisecond))
+	stack.token = readToken(filepath.Join(tmp, ".data", "tokens.env"))
+	code := m.Run()
+	if code != 0 {
+		dumpLogs(tmp, logPath)
+	}
+	return code
+}
+
+func waitReady(logPath string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(logPath)
+		if bytes.Contains(b, []byte("devstack: ready")) {
+			return nil
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return fmt.Errorf("stack not ready after %s", timeout)
+}
+
+func readToken(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "DAPR_API_TOKEN="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func dumpLogs(tmp, devstackLog string) {
+	files, _ := filepath.Glob(filepath.Join(tmp, ".data", "logs", "*.log"))
+	for _, f := range append([]string{devstackLog}, files...) {
+		b, _ := os.ReadFile(f)
+		if len(b) > 6000 {
+			b = b[len(b)-6000:]
+		}
+		fmt.Fprintf(os.Stderr, "\n==== %s (tail)\n%s\n", f, b)
+	}
+}
+
+func dropDatabases(suffix string) {
+	out, err := exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
+		"SELECT datname FROM pg_database WHERE datname LIKE '%"+suffix+"'").Output()
+	if err != nil {
+		return
+	}
+	for _, db := range strings.Fields(string(out)) {
+		_ = exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+			`DROP DATABASE "`+db+`" WITH (FORCE)`).Run()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ---- HTTP helpers ----
+
+type response struct {
+	Status int
+	Body   []byte
+}
+
+func (r response) json(t testing.TB, into any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, into); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// errorCode is the envelope's code, or "" when the body is not an envelope.
+func (r response) errorCode() string {
+	var env struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &env)
+	return env.Error.Code
+}
+
+func call(t testing.TB, method, url string, body any, header ...string) response {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		if s, ok := body.(string); ok {
+			r = strings.NewReader(s)
+		} else {
+			b, err := json.Marshal(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = bytes.NewReader(b)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	req.Header.Set("dapr-api-token", stack.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Body: b}
+}
+
+// command calls movie-command's public API through its sidecar.
+func command(t testing.TB, method, path string, body any) response {
+	t.Helper()
+	return call(t, method, commandSidecar+"/v1.0/invoke/movie-command/method/api/v1/movie-command"+path, body)
+}
+
+// query calls movie-query's public API through its sidecar.
+func query(t testing.TB, method, path string) response {
+	t.Helper()
+	return call(t, method, querySidecar+"/v1.0/invoke/movie-query/method/api/v1/movie-query"+path, nil)
+}
+
+func mustStatus(t testing.TB, r response, want int) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+	}
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < timeout {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not true after %s", what, timeout)
+	return 0
+}
