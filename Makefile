@@ -53,7 +53,8 @@ build-daprd:
 	if command -v daprd >/dev/null && daprd --version 2>/dev/null | grep -qx '$(DAPR_VERSION)'; then \
 	  ln -sf "$$(command -v daprd)" $(BIN)/daprd; exit 0; fi; \
 	echo "building daprd $(DAPR_VERSION) (first time: a few minutes)"; \
-	cd tools/daprd && GOWORK=off $(GO) build -tags stablecomponents -o $(BIN)/daprd github.com/dapr/dapr/cmd/daprd
+	cd tools/daprd && GOWORK=off $(GO) build -tags stablecomponents \
+	  -ldflags "-X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o $(BIN)/daprd github.com/dapr/dapr/cmd/daprd
 
 proto:
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null)
