@@ -182,53 +182,77 @@ func (m *mongoServer) Close() {
 	<-m.done
 }
 
-// writeSecrets creates dst from src once; later edits to dst are kept. Every
-// postgres URL gets suffix appended to its database name, so that a test run
-// can have databases of its own.
+// writeSecrets creates dst from the template src, and later adds the
+// template's new top-level keys to it; values already in dst are the
+// developer's and are kept. In every value it writes, a postgres URL gets
+// suffix appended to its database name, so that a test run can have databases
+// of its own.
 func writeSecrets(src, dst, suffix string) error {
-	if _, err := os.Stat(dst); err == nil {
-		if suffix != "" {
-			slog.Warn("secrets file exists: -db-suffix not applied", "file", dst)
+	template, err := readSecrets(src)
+	if err != nil {
+		return fmt.Errorf("secrets template: %w", err)
+	}
+	current := map[string]any{}
+	_, statErr := os.Stat(dst)
+	exists := statErr == nil
+	if exists {
+		if current, err = readSecrets(dst); err != nil {
+			return err
 		}
+	}
+	var added []string
+	for k, v := range template {
+		if _, ok := current[k]; ok {
+			continue
+		}
+		v, err := mapStrings(v, func(s string) (string, error) {
+			if !isPostgresURL(s) || suffix == "" {
+				return s, nil
+			}
+			return withDBSuffix(s, suffix)
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", src, k, err)
+		}
+		current[k] = v
+		added = append(added, k)
+	}
+	if len(added) == 0 {
 		return nil
 	}
-	raw, err := os.ReadFile(src)
-	if err != nil {
-		return fmt.Errorf("read secrets template: %w", err)
-	}
-	var secrets any
-	if err := json.Unmarshal(raw, &secrets); err != nil {
-		return fmt.Errorf("parse %s: %w", src, err)
-	}
-	secrets, err = mapStrings(secrets, func(s string) (string, error) {
-		if !isPostgresURL(s) || suffix == "" {
-			return s, nil
-		}
-		return withDBSuffix(s, suffix)
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
-	}
-	out, err := json.MarshalIndent(secrets, "", "  ")
+	slices.Sort(added)
+	out, err := json.MarshalIndent(current, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	slog.Info("wrote secrets", "file", dst, "from", src, "db_suffix", suffix)
+	if exists {
+		slog.Info("added new secrets from the template", "file", dst, "keys", added, "db_suffix", suffix)
+	} else {
+		slog.Info("wrote secrets", "file", dst, "from", src, "db_suffix", suffix)
+	}
 	return os.WriteFile(dst, append(out, '\n'), 0o600)
 }
 
-// postgresURLs returns every postgres URL among the values of a secrets file.
-func postgresURLs(file string) ([]string, error) {
+func readSecrets(file string) (map[string]any, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	var secrets any
+	var secrets map[string]any
 	if err := json.Unmarshal(raw, &secrets); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", file, err)
+	}
+	return secrets, nil
+}
+
+// postgresURLs returns every postgres URL among the values of a secrets file.
+func postgresURLs(file string) ([]string, error) {
+	secrets, err := readSecrets(file)
+	if err != nil {
+		return nil, err
 	}
 	var urls []string
 	_, _ = mapStrings(secrets, func(s string) (string, error) {

@@ -21,9 +21,9 @@ const daprNamespace = "default"
 type resource struct {
 	Kind string `yaml:"kind"`
 	Spec struct {
-		Type            string `yaml:"type"`             // Component
-		Topic           string `yaml:"topic"`            // Subscription
-		DeadLetterTopic string `yaml:"deadLetterTopic"`  // Subscription
+		Type            string `yaml:"type"`            // Component
+		Topic           string `yaml:"topic"`           // Subscription
+		DeadLetterTopic string `yaml:"deadLetterTopic"` // Subscription
 		Metadata        []struct {
 			Name  string `yaml:"name"`
 			Value string `yaml:"value"`

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// up runs infra, sidecars and apps until ctx is canceled (SIGINT/SIGTERM).
+func up(ctx context.Context, o options, stdout io.Writer) error {
+	begin := time.Now()
+	apps, err := loadRunFile(filepath.Join(o.root, "dapr", "dapr.yaml"))
+	if err != nil {
+		return err
+	}
+	daprd, err := findDaprd(o.root)
+	if err != nil {
+		return err
+	}
+	daprdDir, err := daprdWorkDir(o.data)
+	if err != nil {
+		return err
+	}
+	if err := checkCommands(apps); err != nil {
+		return err
+	}
+	if err := checkNotRunning(o.data); err != nil {
+		return err
+	}
+	if err := checkPortsFree(stackPorts(apps)); err != nil {
+		return err
+	}
+
+	// Written first so that `devstack stop` also works during startup, and
+	// removed last, once everything is down.
+	removePID, err := writePID(o.data)
+	if err != nil {
+		return err
+	}
+	defer removePID()
+	inf, err := startInfra(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer inf.Close()
+
+	tokensFile := filepath.Join(o.data, "tokens.env")
+	daprToken, appToken, err := ensureTokens(tokensFile)
+	if err != nil {
+		return err
+	}
+	logDir := filepath.Join(o.data, "logs")
+	st, err := startStack(apps, daprd, daprdDir, logDir, daprToken, appToken)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		slog.Info("stopping apps, then sidecars")
+		st.stop()
+	}()
+	if err := st.waitReady(ctx, o.readyTimeout, stdout); err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted during startup: a normal stop
+		}
+		return err
+	}
+
+	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "\nTenflix is up (%d apps, %s)\n\n", len(apps), time.Since(begin).Round(100*time.Millisecond))
+	fmt.Fprintln(w, "APP\tAPP PORT\tDAPR HTTP\tLOGS")
+	for _, a := range apps {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s, %s\n", a.ID, a.AppPort, a.DaprHTTPPort,
+			relTo(o.root, st.procs[a.ID].logPath), relTo(o.root, st.sidecars[a.ID].logPath))
+	}
+	w.Flush()
+	printInfra(stdout, o)
+	fmt.Fprintf(stdout, "tokens:   %s\n\nCtrl-C or `make stop` to stop.\ndevstack: ready\n", tokensFile)
+
+	<-ctx.Done()
+	slog.Info("shutting down", "signal", context.Cause(ctx))
+	return nil
+}
+
+// infraOnly runs Postgres check, Kafka and MongoDB until ctx is canceled: for
+// integration tests, and for running the apps with the Dapr CLI instead.
+func infraOnly(ctx context.Context, o options, stdout io.Writer) error {
+	if err := checkNotRunning(o.data); err != nil {
+		return err
+	}
+	if err := checkPortsFree(stackPorts(nil)); err != nil {
+		return err
+	}
+	removePID, err := writePID(o.data)
+	if err != nil {
+		return err
+	}
+	defer removePID()
+	inf, err := startInfra(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer inf.Close()
+
+	printInfra(stdout, o)
+	fmt.Fprintf(stdout, "\nCtrl-C or `make stop` to stop.\ndevstack: ready\n")
+	<-ctx.Done()
+	slog.Info("shutting down", "signal", context.Cause(ctx))
+	return nil
+}
+
+func printInfra(out io.Writer, o options) {
+	fmt.Fprintf(out, "\nkafka:    127.0.0.1:%d (kfake)\n", kafkaPort)
+	fmt.Fprintf(out, "mongodb:  mongodb://127.0.0.1:%d (FerretDB on SQLite)\n", mongoPort)
+	fmt.Fprintf(out, "data:     %s\n", o.data)
+	fmt.Fprintf(out, "logs:     %s\n", filepath.Join(o.data, "logs"))
+}
+
+// findDaprd prefers the project's own build (make daprd) over one on PATH.
+func findDaprd(root string) (string, error) {
+	own := filepath.Join(root, "bin", "daprd")
+	if st, err := os.Stat(own); err == nil && !st.IsDir() {
+		return own, nil
+	}
+	p, err := exec.LookPath("daprd")
+	if err != nil {
+		return "", fmt.Errorf("daprd not found in %s nor on PATH: build it first", own)
+	}
+	return p, nil
+}
+
+// daprdWorkDir is where sidecars run. components/secretstore.yaml reads
+// `.data/secrets.json` relative to daprd's working directory, so that
+// directory must be the data dir's parent, and the data dir must be named
+// .data (a test passes -data TMP/.data).
+func daprdWorkDir(data string) (string, error) {
+	if filepath.Base(data) != ".data" {
+		return "", fmt.Errorf("-data %s: the directory must be named .data (sidecars read .data/secrets.json relative to its parent)", data)
+	}
+	return filepath.Dir(data), nil
+}
+
+// checkCommands fails before anything starts when an app is not built.
+func checkCommands(apps []app) error {
+	for _, a := range apps {
+		if st, err := os.Stat(a.Dir); err != nil || !st.IsDir() {
+			return fmt.Errorf("%s: appDirPath %s is not a directory", a.ID, a.Dir)
+		}
+		if _, err := exec.LookPath(a.Command[0]); err != nil {
+			return fmt.Errorf("%s: command %s not found (make build?): %w", a.ID, a.Command[0], err)
+		}
+	}
+	return nil
+}
+
+func relTo(base, path string) string {
+	if r, err := filepath.Rel(base, path); err == nil && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return r
+	}
+	return path
+}
