@@ -81,7 +81,7 @@ test: deps build
 test-unit:
 	@tmp=$$(mktemp -d); trap '$(BIN)/devstack stop -data $$tmp/.data >/dev/null 2>&1; rm -rf $$tmp' EXIT; \
 	mkdir -p $$tmp/.data; \
-	$(BIN)/devstack infra -data $$tmp/.data > $$tmp/infra.log 2>&1 & \
+	$(BIN)/devstack infra -data $$tmp/.data -db-suffix _unit > $$tmp/infra.log 2>&1 & \
 	for i in $$(seq 1 120); do grep -q 'devstack: ready' $$tmp/infra.log && break; sleep 0.5; done; \
 	grep -q 'devstack: ready' $$tmp/infra.log || { cat $$tmp/infra.log; exit 1; }; \
 	for m in $(MODULES); do \

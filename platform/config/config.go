@@ -4,8 +4,8 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"strings"
 )
 
@@ -48,10 +48,10 @@ func (r *Reader) Err() error {
 }
 
 // NewLogger is the JSON slog logger every service uses, tagged with its name.
-func NewLogger(service, level string) *slog.Logger {
+func NewLogger(w io.Writer, service, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l})).With("service", service)
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
 }

@@ -70,7 +70,6 @@ func Fail(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(status, body)
 }
 
-
 // LoggerFrom returns the request-scoped logger (with request_id).
 func LoggerFrom(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get("logger"); ok {

@@ -161,11 +161,14 @@ type Op struct {
 
 // OpRequest is the key, value and options of an Op.
 type OpRequest struct {
-	Key      string            `json:"key"`
-	Value    any               `json:"value,omitempty"`
-	ETag     string            `json:"etag,omitempty"`
-	Metadata map[string]string `json:"metadata,omitempty"`
-	Options  *OpOptions        `json:"options,omitempty"`
+	Key   string `json:"key"`
+	Value any    `json:"value,omitempty"`
+	// ContentType "application/json" makes the outbox publish Value as JSON
+	// (without it, daprd 1.14 publishes Go's fmt rendering of the value).
+	ContentType string            `json:"contentType,omitempty"`
+	ETag        string            `json:"etag,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	Options     *OpOptions        `json:"options,omitempty"`
 }
 
 // OpOptions sets the concurrency mode of an operation.

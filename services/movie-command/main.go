@@ -62,7 +62,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger("movie-command", s.LogLevel)
+	log := config.NewLogger(stdout, "movie-command", s.LogLevel)
 	log.Info("starting", "port", s.Port, "dapr_http_port", s.DaprPort, "state_store", s.StateStore,
 		"dapr_api_token_set", s.DaprToken != "", "app_api_token_set", s.AppToken != "")
 

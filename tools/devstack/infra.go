@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -182,6 +186,33 @@ func (m *mongoServer) Close() {
 	<-m.done
 }
 
+// generated replaces a template placeholder with a fresh secret, so that no
+// usable secret is ever committed: "generate:password" (24 random bytes,
+// base64url) and "generate:rsa-key" (an RSA 2048 private key, PKCS#8 PEM).
+// Other values are returned as they are.
+func generated(s string) (string, error) {
+	switch s {
+	case "generate:password":
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return "", err
+		}
+		return base64.RawURLEncoding.EncodeToString(b), nil
+	case "generate:rsa-key":
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return "", err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			return "", err
+		}
+		return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
+	default:
+		return s, nil
+	}
+}
+
 // writeSecrets creates dst from the template src, and later adds the
 // template's new top-level keys to it; values already in dst are the
 // developer's and are kept. In every value it writes, a postgres URL gets
@@ -206,10 +237,10 @@ func writeSecrets(src, dst, suffix string) error {
 			continue
 		}
 		v, err := mapStrings(v, func(s string) (string, error) {
-			if !isPostgresURL(s) || suffix == "" {
-				return s, nil
+			if isPostgresURL(s) && suffix != "" {
+				return withDBSuffix(s, suffix)
 			}
-			return withDBSuffix(s, suffix)
+			return generated(s)
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", src, k, err)

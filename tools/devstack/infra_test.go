@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -237,4 +239,29 @@ func TestEnsurePostgres_CreatesDatabase(t *testing.T) {
 		t.Fatalf("database not created: %v", err)
 	}
 	conn.Close(ctx)
+}
+
+func TestGeneratedSecrets(t *testing.T) {
+	pw, err := generated("generate:password")
+	if err != nil || len(pw) < 30 {
+		t.Fatalf("password %q %v", pw, err)
+	}
+	other, _ := generated("generate:password")
+	if other == pw {
+		t.Fatal("two generated passwords are equal")
+	}
+	key, err := generated("generate:rsa-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode([]byte(key))
+	if block == nil || block.Type != "PRIVATE KEY" {
+		t.Fatalf("not a PEM private key: %q", key)
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := generated("plain value"); v != "plain value" {
+		t.Fatalf("plain value changed to %q", v)
+	}
 }

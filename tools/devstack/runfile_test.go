@@ -58,8 +58,8 @@ func TestLoadRunFile_RepoTable(t *testing.T) {
 		appPort, http, grpc, internal, metric int
 		env                                   map[string]string
 	}{
-		{id: "movie-command", appPort: 7101, http: 3501, grpc: 50101, internal: 50201, metric: 9101},
-		{id: "movie-query", appPort: 7102, http: 3502, grpc: 50102, internal: 50202, metric: 9102,
+		{id: "movie-command", appPort: 7101, http: 3501, grpc: 3601, internal: 3701, metric: 9101},
+		{id: "movie-query", appPort: 7102, http: 3502, grpc: 3602, internal: 3702, metric: 9102,
 			env: map[string]string{"MONGO_URL": "mongodb://127.0.0.1:27017", "MONGO_DATABASE": "movie_query"}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func TestCatalogWritesReachTheQuerySide(t *testing.T) {
 
 	// Filters and search find it.
 	for _, q := range []string{
-		"?q=matrix+" + u, "?actor=" + actor.ID, "?category=" + genre.Name, "?tag=" + tag.Name,
+		"?q=matrix+" + u, "?actor=" + actor.ID, "?category=" + url.QueryEscape(genre.Name), "?tag=" + tag.Name,
 		"?year=1999&minRating=8.5&q=" + u,
 	} {
 		r := query(t, http.MethodGet, "/movies"+q)

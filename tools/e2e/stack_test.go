@@ -68,12 +68,12 @@ func runWithStack(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: start devstack:", err)
 		return 1
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(60 * time.Second):
 			_ = cmd.Process.Kill()
 		}
@@ -84,7 +84,7 @@ func runWithStack(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: kept", tmp)
 		}
 	}()
-	if err := waitReady(logPath, 4*time.Minute); err != nil {
+	if err := waitReady(logPath, exited, 4*time.Minute); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		dumpLogs(tmp, logPath)
 		return 1
@@ -98,16 +98,23 @@ func runWithStack(m *testing.M) int {
 	return code
 }
 
-func waitReady(logPath string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+// waitReady waits for devstack's ready line; it gives up early when devstack
+// exits (a port in use, a service that cannot start).
+func waitReady(logPath string, exited <-chan struct{}, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
 		b, _ := os.ReadFile(logPath)
 		if bytes.Contains(b, []byte("devstack: ready")) {
 			return nil
 		}
-		time.Sleep(300 * time.Millisecond)
+		select {
+		case <-exited:
+			return fmt.Errorf("devstack exited before the stack was ready")
+		case <-deadline:
+			return fmt.Errorf("stack not ready after %s", timeout)
+		case <-time.After(300 * time.Millisecond):
+		}
 	}
-	return fmt.Errorf("stack not ready after %s", timeout)
 }
 
 func readToken(path string) string {

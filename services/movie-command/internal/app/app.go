@@ -535,4 +535,3 @@ func (a *App) ListVideos(ctx context.Context, movieID string, p postgres.Page) (
 	}
 	return out, total, nil
 }
-

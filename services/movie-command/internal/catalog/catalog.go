@@ -242,7 +242,6 @@ func Plural(k Kind) string {
 	return string(k) + "s"
 }
 
-
 // VideoInput is an admin's create or full update of a video added by URL.
 type VideoInput struct {
 	MovieID       string

@@ -183,4 +183,3 @@ func TestVideosOfAMovie(t *testing.T) {
 		t.Fatalf("order by title: %s", docs[0])
 	}
 }
-

@@ -78,12 +78,12 @@ func (s *Store) Commit(ctx context.Context, writes ...Write) error {
 		ops = append(ops, sidecar.Op{
 			Operation: "upsert",
 			Request: sidecar.OpRequest{
-				Key:   w.Key,
-				Value: json.RawMessage(b),
-				ETag:  w.ETag,
-				// contentType makes the outbox publish the JSON document itself;
-				// type becomes the CloudEvent type.
-				Metadata: map[string]string{"contentType": "application/json", "type": w.EventType},
+				Key:         w.Key,
+				Value:       json.RawMessage(b),
+				ETag:        w.ETag,
+				ContentType: "application/json",
+				// Operation metadata becomes CloudEvent attributes: the type.
+				Metadata: map[string]string{"type": w.EventType},
 				Options:  &sidecar.OpOptions{Concurrency: "first-write", Consistency: "strong"},
 			},
 		})

@@ -1,0 +1,256 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"tenflix/platform/apierror"
+	"tenflix/platform/httpserver"
+)
+
+// forwardedRequestHeaders are the only client headers a service sees. An
+// allow-list, so that Authorization, Cookie, X-User-*, dapr-* and whatever a
+// client invents never pass; hop-by-hop headers are dropped by the proxy.
+var forwardedRequestHeaders = []string{
+	"Accept", "Accept-Encoding", "Accept-Language",
+	"Content-Type", "Content-Encoding", "Content-Language",
+	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range",
+	"Idempotency-Key", "User-Agent", "Traceparent", "Tracestate",
+}
+
+// Identity headers the gateway sets after verifying a token. Services trust
+// them because only their sidecar (holding the app API token) reaches them.
+const (
+	headerUserID    = "X-User-Id"
+	headerUserEmail = "X-User-Email"
+	headerUserRoles = "X-User-Roles"
+)
+
+// sidecarErrorPeek bounds how much of an error answer is read to tell a
+// sidecar error from a service's own.
+const sidecarErrorPeek = 64 << 10
+
+type proxy struct {
+	sidecar   *url.URL
+	daprToken string
+	rp        *httputil.ReverseProxy
+}
+
+// target is what one request is forwarded to; the proxy callbacks find it in
+// the request's context and report failures in it.
+type target struct {
+	app       string
+	path      string // escaped path at the service
+	requestID string
+	clientIP  string
+	user      *user // nil on public routes
+	err       error
+}
+
+// user is the verified caller, as forwarded in the X-User-* headers.
+type user struct {
+	id, email, roles string
+}
+
+type targetKey struct{}
+
+func newProxy(opt Options) (*proxy, error) {
+	u, err := url.Parse(opt.SidecarURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("sidecar url %q: not an absolute URL", opt.SidecarURL)
+	}
+	timeout := opt.UpstreamTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	tr := opt.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			Proxy:                 nil, // the sidecar is local: never an HTTP proxy
+			DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: timeout,
+			ExpectContinueTimeout: time.Second,
+		}
+	}
+	p := &proxy{sidecar: u, daprToken: opt.DaprToken}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      tr,
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
+			targetOf(r.Context()).err = err // answered by forward, with the envelope
+		},
+	}
+	return p, nil
+}
+
+func targetOf(ctx context.Context) *target {
+	return ctx.Value(targetKey{}).(*target)
+}
+
+// forward sends the request to rt's service: POST /api/v1/x/:id becomes
+// POST <sidecar>/v1.0/invoke/<app>/method/api/v1/x/<id>.
+func (p *proxy) forward(rt Route) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		path, ok := servicePath(rt.Path, c.Params)
+		if !ok {
+			httpserver.Fail(c, apierror.New(apierror.NotFound, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
+			return
+		}
+		t := &target{app: rt.App, path: path, requestID: c.GetString("request_id"), clientIP: c.ClientIP()}
+		if cl, ok := claimsFrom(c); ok {
+			t.user = &user{id: cl.Subject, email: cl.Email, roles: strings.Join(cl.Roles, ",")}
+		}
+		req := c.Request.WithContext(context.WithValue(c.Request.Context(), targetKey{}, t))
+		p.rp.ServeHTTP(c.Writer, req)
+		if t.err != nil {
+			p.fail(c, t)
+		}
+	}
+}
+
+// servicePath fills the pattern's parameters, each escaped as exactly one
+// path segment; dot segments are refused so that nothing can climb out of
+// the route's prefix (or out of the app-id in the sidecar's URL).
+func servicePath(pattern string, params gin.Params) (string, bool) {
+	segs := strings.Split(pattern, "/")
+	for i, s := range segs {
+		if !strings.HasPrefix(s, ":") {
+			continue
+		}
+		v, _ := params.Get(s[1:])
+		if v == "" || v == "." || v == ".." {
+			return "", false
+		}
+		segs[i] = url.PathEscape(v)
+	}
+	return strings.Join(segs, "/"), true
+}
+
+func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
+	t := targetOf(pr.In.Context())
+	out := pr.Out
+	raw := "/v1.0/invoke/" + url.PathEscape(t.app) + "/method" + t.path
+	dec, _ := url.PathUnescape(raw)
+	out.URL = &url.URL{Scheme: p.sidecar.Scheme, Host: p.sidecar.Host, Path: dec, RawPath: raw, RawQuery: pr.In.URL.RawQuery}
+	out.Host = ""
+
+	h := make(http.Header, len(forwardedRequestHeaders)+8)
+	for _, name := range forwardedRequestHeaders {
+		if v := out.Header.Values(name); len(v) > 0 {
+			h[http.CanonicalHeaderKey(name)] = v
+		}
+	}
+	h.Set(httpserver.RequestIDHeader, t.requestID)
+	h.Set("X-Forwarded-For", t.clientIP)
+	h.Set("X-Forwarded-Host", pr.In.Host)
+	if pr.In.TLS != nil {
+		h.Set("X-Forwarded-Proto", "https")
+	} else {
+		h.Set("X-Forwarded-Proto", "http")
+	}
+	if t.user != nil {
+		h.Set(headerUserID, t.user.id)
+		if t.user.email != "" {
+			h.Set(headerUserEmail, t.user.email)
+		}
+		h.Set(headerUserRoles, t.user.roles)
+	}
+	if p.daprToken != "" {
+		h.Set("dapr-api-token", p.daprToken)
+	}
+	out.Header = h
+}
+
+// errSidecar is an answer of the sidecar itself (the service could not be
+// reached), as opposed to one of the service that it relays.
+type errSidecar struct {
+	status int
+	detail string
+}
+
+func (e *errSidecar) Error() string { return fmt.Sprintf("sidecar answered %d: %s", e.status, e.detail) }
+
+func (p *proxy) modifyResponse(resp *http.Response) error {
+	// The gateway owns CORS and the request id (already set on the answer).
+	for k := range resp.Header {
+		if strings.HasPrefix(k, "Access-Control-") {
+			delete(resp.Header, k)
+		}
+	}
+	resp.Header.Del(httpserver.RequestIDHeader)
+	if resp.StatusCode < 400 {
+		return nil
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, sidecarErrorPeek))
+	if err != nil {
+		return fmt.Errorf("read error answer: %w", err)
+	}
+	if detail, ok := sidecarError(resp, head); ok {
+		resp.Body.Close()
+		return &errSidecar{status: resp.StatusCode, detail: detail}
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	return nil
+}
+
+// sidecarError recognises daprd's own errors: {"errorCode":"ERR_...",...}
+// (e.g. ERR_DIRECT_INVOKE when the service is down) and a refused API token.
+// Services answer errors in the {"error":{...}} envelope, so they never match.
+func sidecarError(resp *http.Response, body []byte) (string, bool) {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if resp.StatusCode == http.StatusUnauthorized && mt == "text/plain" &&
+		strings.TrimSpace(string(body)) == "invalid api token" {
+		return "the sidecar refused the gateway's DAPR_API_TOKEN", true
+	}
+	if mt != "application/json" {
+		return "", false
+	}
+	var e struct {
+		ErrorCode string `json:"errorCode"`
+		Message   string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) != nil || !strings.HasPrefix(e.ErrorCode, "ERR_") {
+		return "", false
+	}
+	return e.ErrorCode + ": " + e.Message, true
+}
+
+// fail answers a request that could not be forwarded.
+func (p *proxy) fail(c *gin.Context, t *target) {
+	log := httpserver.LoggerFrom(c).With("app_id", t.app)
+	var maxErr *http.MaxBytesError
+	var sc *errSidecar
+	switch {
+	case errors.As(t.err, &maxErr):
+		httpserver.Fail(c, apierror.New(apierror.TooLarge, "request body larger than %d bytes", maxErr.Limit))
+	case errors.Is(t.err, context.Canceled) && c.Request.Context().Err() != nil:
+		log.InfoContext(c, "client went away", "err", t.err)
+		c.Abort()
+	case errors.As(t.err, &sc):
+		log.ErrorContext(c, "service unreachable through the sidecar", "err", t.err)
+		httpserver.Fail(c, apierror.New(apierror.Unavailable, "service %s is unavailable", t.app))
+	default:
+		log.ErrorContext(c, "sidecar unreachable", "err", t.err)
+		httpserver.Fail(c, apierror.New(apierror.Unavailable, "service %s is unavailable", t.app))
+	}
+}

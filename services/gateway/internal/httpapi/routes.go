@@ -1,0 +1,190 @@
+// Package httpapi is the gateway's public REST surface: one route table says
+// which service answers each path and who may call it; every route is
+// forwarded to its service through the gateway's own Dapr sidecar.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"tenflix/platform/apierror"
+	"tenflix/platform/httpserver"
+	"tenflix/services/gateway/internal/oidc"
+	"tenflix/services/gateway/internal/ratelimit"
+)
+
+// Access says who may call a route.
+type Access int
+
+const (
+	Public Access = iota // anyone; no token is read
+	User                 // any valid token
+	Admin                // a valid token with realm role "admin"
+)
+
+func (a Access) String() string {
+	return [...]string{"public", "user", "admin"}[a]
+}
+
+// Route is one public endpoint and the service behind it. The path is the
+// same at the gateway and at the service.
+type Route struct {
+	Method string
+	Path   string // gin pattern, :name for one path segment
+	App    string // Dapr app-id of the service
+	Access Access
+	// RateLimited routes share one token bucket per client IP.
+	RateLimited bool
+	// MaxBodyBytes overrides the gateway default (an upload route, say).
+	MaxBodyBytes int64
+}
+
+// catalogKinds are movie-command's resources, each with the same five routes.
+var catalogKinds = []string{"movies", "videos", "actors", "creators", "categories", "tags"}
+
+// Routes is the route table: adding an endpoint is adding a line here.
+func Routes() []Route {
+	rs := []Route{
+		{Method: "POST", Path: "/api/v1/auth/register", App: "identity", Access: Public, RateLimited: true},
+		{Method: "POST", Path: "/api/v1/auth/token", App: "identity", Access: Public, RateLimited: true},
+		{Method: "POST", Path: "/api/v1/auth/logout", App: "identity", Access: Public, RateLimited: true},
+		{Method: "GET", Path: "/api/v1/auth/me", App: "identity", Access: User},
+		{Method: "GET", Path: "/.well-known/openid-configuration", App: "identity", Access: Public},
+		{Method: "GET", Path: "/.well-known/jwks.json", App: "identity", Access: Public},
+
+		// Browsing the catalog needs an account, not a subscription.
+		{Method: "GET", Path: "/api/v1/movie-query/movies", App: "movie-query", Access: User},
+		{Method: "GET", Path: "/api/v1/movie-query/movies/:id", App: "movie-query", Access: User},
+	}
+	for _, kind := range catalogKinds {
+		base := "/api/v1/movie-command/" + kind
+		rs = append(rs,
+			Route{Method: "POST", Path: base, App: "movie-command", Access: Admin},
+			Route{Method: "GET", Path: base, App: "movie-command", Access: Admin},
+			Route{Method: "GET", Path: base + "/:id", App: "movie-command", Access: Admin},
+			Route{Method: "PUT", Path: base + "/:id", App: "movie-command", Access: Admin},
+			Route{Method: "DELETE", Path: base + "/:id", App: "movie-command", Access: Admin},
+		)
+	}
+	return rs
+}
+
+// TokenVerifier checks a bearer token and returns who holds it.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (oidc.Claims, error)
+}
+
+// Options wire the gateway.
+type Options struct {
+	Log *slog.Logger
+	// SidecarURL is the gateway's own daprd HTTP API, e.g. http://127.0.0.1:3500.
+	SidecarURL string
+	DaprToken  string
+	Verifier   TokenVerifier
+	// CORSOrigins may call from a browser; "*" allows any origin.
+	CORSOrigins []string
+	// MaxBodyBytes is the default request body bound (default 1 MiB).
+	MaxBodyBytes int64
+	// AuthLimiter meters the RateLimited routes per client IP.
+	AuthLimiter *ratelimit.PerClient
+	// TrustedProxies (CIDRs) may set X-Forwarded-For; none by default, so the
+	// client IP is the TCP peer and cannot be spoofed by a header.
+	TrustedProxies []string
+	// UpstreamTimeout bounds the wait for a service's response headers (default 30 s).
+	UpstreamTimeout time.Duration
+	// OpenAPIFile is served at GET /openapi.yaml.
+	OpenAPIFile string
+	// Transport overrides the HTTP transport to the sidecar (tests).
+	Transport http.RoundTripper
+}
+
+// New builds the gateway's engine from the route table.
+func New(opt Options) (*gin.Engine, error) {
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 1 << 20
+	}
+	routes := Routes()
+	bodyCeiling := opt.MaxBodyBytes
+	for _, rt := range routes {
+		bodyCeiling = max(bodyCeiling, rt.MaxBodyBytes)
+	}
+	// The platform's limit is the largest any route allows; each route then
+	// applies its own.
+	r := httpserver.NewEngine(httpserver.Options{Log: opt.Log, MaxBodyBytes: bodyCeiling})
+	if err := r.SetTrustedProxies(opt.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	p, err := newProxy(opt)
+	if err != nil {
+		return nil, err
+	}
+	co := newCORS(opt.CORSOrigins)
+	r.Use(co.headers)
+
+	r.GET("/openapi.yaml", serveFile(opt.OpenAPIFile, "application/yaml", "OpenAPI document"))
+
+	methods := map[string][]string{} // path -> methods, for preflight answers
+	var paths []string
+	for _, rt := range routes {
+		chain := []gin.HandlerFunc{}
+		if rt.RateLimited {
+			chain = append(chain, limitClients(opt.AuthLimiter))
+		}
+		if rt.Access != Public {
+			chain = append(chain, authenticate(opt.Verifier, rt.Access))
+		}
+		limit := opt.MaxBodyBytes
+		if rt.MaxBodyBytes > 0 {
+			limit = rt.MaxBodyBytes
+		}
+		chain = append(chain, limitBody(limit), p.forward(rt))
+		r.Handle(rt.Method, rt.Path, chain...)
+		if _, seen := methods[rt.Path]; !seen {
+			paths = append(paths, rt.Path)
+		}
+		methods[rt.Path] = append(methods[rt.Path], rt.Method)
+	}
+	for _, path := range paths {
+		r.OPTIONS(path, co.preflight(slices.Clone(methods[path])))
+	}
+	return r, nil
+}
+
+// limitBody applies a route's body bound; bodies that announce a larger
+// length are refused before anything is forwarded.
+func limitBody(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > n {
+			httpserver.Fail(c, apierror.New(apierror.TooLarge, "request body larger than %d bytes", n))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Next()
+	}
+}
+
+// serveFile answers with a file read at each request, so that it can be
+// edited without a restart; 404 envelope when it is missing.
+func serveFile(path, contentType, what string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			httpserver.Fail(c, apierror.New(apierror.NotFound, "%s not found", what))
+			return
+		}
+		if err != nil {
+			httpserver.Fail(c, fmt.Errorf("read %s: %w", path, err))
+			return
+		}
+		c.Data(http.StatusOK, contentType, b)
+	}
+}

@@ -1,0 +1,176 @@
+// gateway is Tenflix's only public REST entry. It authenticates callers with
+// the OIDC issuer's tokens, authorises them against one route table, and
+// forwards each request to its service through its own Dapr sidecar.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"tenflix/platform/config"
+	"tenflix/platform/httpserver"
+	"tenflix/services/gateway/internal/httpapi"
+	"tenflix/services/gateway/internal/oidc"
+	"tenflix/services/gateway/internal/ratelimit"
+)
+
+const service = "gateway"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
+		os.Exit(1)
+	}
+}
+
+// settings is the gateway's configuration, read once from the environment.
+type settings struct {
+	ListenAddr      string        // LISTEN_ADDR
+	DaprHTTPPort    int           // DAPR_HTTP_PORT: the gateway's own sidecar
+	DaprAPIToken    string        // DAPR_API_TOKEN: sent to the sidecar
+	OIDCIssuer      string        // OIDC_ISSUER
+	OIDCAudience    string        // OIDC_AUDIENCE
+	OIDCJWKSURL     string        // OIDC_JWKS_URL: skips discovery when set
+	JWKSRefresh     time.Duration // JWKS_REFRESH_INTERVAL: periodic key refresh
+	CORSOrigins     []string      // CORS_ORIGINS, comma-separated
+	MaxBodyBytes    int64         // MAX_BODY_BYTES
+	AuthRatePerMin  int           // AUTH_RATE_PER_MINUTE, per client IP
+	AuthRateBurst   int           // AUTH_RATE_BURST
+	TrustedProxies  []string      // TRUSTED_PROXIES, CIDRs, comma-separated
+	UpstreamTimeout time.Duration // UPSTREAM_TIMEOUT
+	OpenAPIFile     string        // OPENAPI_FILE
+	LogLevel        string        // LOG_LEVEL
+}
+
+func loadSettings(getenv config.Env) (settings, error) {
+	r := config.NewReader(getenv)
+	var errs []error
+	integer := func(name string, def int64) int64 {
+		v := r.String(name, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("config: %s must be a positive integer, got %q", name, v))
+		}
+		return n
+	}
+	duration := func(name string, def time.Duration) time.Duration {
+		v := r.String(name, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("config: %s must be a positive duration such as 30s, got %q", name, v))
+		}
+		return d
+	}
+	s := settings{
+		ListenAddr:      r.String("LISTEN_ADDR", ":8080"),
+		DaprHTTPPort:    int(integer("DAPR_HTTP_PORT", 3500)),
+		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
+		OIDCIssuer:      r.String("OIDC_ISSUER", "http://127.0.0.1:8080"),
+		OIDCAudience:    r.String("OIDC_AUDIENCE", "tenflix-api"),
+		OIDCJWKSURL:     r.String("OIDC_JWKS_URL", ""),
+		JWKSRefresh:     duration("JWKS_REFRESH_INTERVAL", 15*time.Minute),
+		CORSOrigins:     list(r.String("CORS_ORIGINS", "http://localhost:3000")),
+		MaxBodyBytes:    integer("MAX_BODY_BYTES", 1<<20),
+		AuthRatePerMin:  int(integer("AUTH_RATE_PER_MINUTE", 10)),
+		AuthRateBurst:   int(integer("AUTH_RATE_BURST", 10)),
+		TrustedProxies:  list(r.String("TRUSTED_PROXIES", "")),
+		UpstreamTimeout: duration("UPSTREAM_TIMEOUT", 30*time.Second),
+		OpenAPIFile:     r.String("OPENAPI_FILE", "../../docs/openapi.yaml"),
+		LogLevel:        r.String("LOG_LEVEL", "info"),
+	}
+	if s.DaprHTTPPort > 65535 {
+		errs = append(errs, fmt.Errorf("config: DAPR_HTTP_PORT must be a port number, got %d", s.DaprHTTPPort))
+	}
+	if err := errors.Join(append([]error{r.Err()}, errs...)...); err != nil {
+		return settings{}, err
+	}
+	if abs, err := filepath.Abs(s.OpenAPIFile); err == nil {
+		s.OpenAPIFile = abs
+	}
+	return s, nil
+}
+
+func list(v string) []string {
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// LogValue is the configuration as it may be logged: no token.
+func (s settings) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("listen_addr", s.ListenAddr),
+		slog.Int("dapr_http_port", s.DaprHTTPPort),
+		slog.Bool("dapr_api_token_set", s.DaprAPIToken != ""),
+		slog.String("oidc_issuer", s.OIDCIssuer),
+		slog.String("oidc_audience", s.OIDCAudience),
+		slog.String("oidc_jwks_url", s.OIDCJWKSURL),
+		slog.Duration("jwks_refresh_interval", s.JWKSRefresh),
+		slog.Any("cors_origins", s.CORSOrigins),
+		slog.Int64("max_body_bytes", s.MaxBodyBytes),
+		slog.Int("auth_rate_per_minute", s.AuthRatePerMin),
+		slog.Int("auth_rate_burst", s.AuthRateBurst),
+		slog.Any("trusted_proxies", s.TrustedProxies),
+		slog.Duration("upstream_timeout", s.UpstreamTimeout),
+		slog.String("openapi_file", s.OpenAPIFile),
+		slog.String("log_level", s.LogLevel),
+	)
+}
+
+func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
+	s, err := loadSettings(getenv)
+	if err != nil {
+		return err
+	}
+	log := config.NewLogger(stdout, service, s.LogLevel)
+	log.Info("starting", "config", s)
+
+	// No network here: the issuer is usually this very gateway, not yet listening.
+	verifier, err := oidc.New(ctx, oidc.Config{
+		Issuer:          s.OIDCIssuer,
+		Audience:        s.OIDCAudience,
+		JWKSURL:         s.OIDCJWKSURL,
+		RefreshInterval: s.JWKSRefresh,
+	})
+	if err != nil {
+		return err
+	}
+	engine, err := httpapi.New(httpapi.Options{
+		Log:             log,
+		SidecarURL:      fmt.Sprintf("http://127.0.0.1:%d", s.DaprHTTPPort),
+		DaprToken:       s.DaprAPIToken,
+		Verifier:        verifier,
+		CORSOrigins:     s.CORSOrigins,
+		MaxBodyBytes:    s.MaxBodyBytes,
+		AuthLimiter:     ratelimit.New(float64(s.AuthRatePerMin), s.AuthRateBurst, 100_000),
+		TrustedProxies:  s.TrustedProxies,
+		UpstreamTimeout: s.UpstreamTimeout,
+		OpenAPIFile:     s.OpenAPIFile,
+	})
+	if err != nil {
+		return err
+	}
+	return httpserver.Run(ctx, log, s.ListenAddr, engine)
+}

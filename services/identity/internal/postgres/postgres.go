@@ -1,0 +1,359 @@
+// Package postgres stores identity's accounts, refresh tokens, sign-in
+// attempts and outbox in PostgreSQL, and applies its migrations. Driver
+// errors are translated here: a unique violation on the email index becomes
+// account.ErrEmailTaken, no rows become account.ErrNotFound.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tenflix/services/identity/internal/account"
+	"tenflix/services/identity/internal/outbox"
+)
+
+// emailIndex is the unique index of migrations/001 on lower(email).
+const emailIndex = "users_email_lower_key"
+
+// migrateLock serialises migrations of concurrently starting instances.
+const migrateLock = 7103
+
+// DB is identity's database.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects and checks the connection.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping postgres: %w", err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Close releases the pool.
+func (db *DB) Close() { db.pool.Close() }
+
+// Migrate applies every *.sql file of migrations not applied yet, in name
+// order, each in its own transaction. An advisory lock serialises instances.
+func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrateLock); err != nil {
+		return fmt.Errorf("migrate lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLock) //nolint:errcheck
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS identity_migrations (
+		name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range names {
+		sql, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `INSERT INTO identity_migrations (name) VALUES ($1) ON CONFLICT DO NOTHING`, name)
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+			_, err = tx.Exec(ctx, string(sql))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// micros passes a duration to SQL as "$n * interval '1 microsecond'".
+func micros(d time.Duration) int64 { return d.Microseconds() }
+
+// ---- users ----
+
+const userColumns = `id::text, email, display_name, password_hash, roles, created_at`
+
+func scanUser(row pgx.Row) (account.User, error) {
+	var u account.User
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Roles, &u.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return account.User{}, account.ErrNotFound
+	}
+	return u, err
+}
+
+// CreateUser inserts u and the event announcing it in one transaction. An
+// email already used (ignoring case) is account.ErrEmailTaken.
+func (db *DB) CreateUser(ctx context.Context, u account.User, ev outbox.Message) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO users (id, email, display_name, password_hash, roles, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			u.ID, u.Email, u.Name, u.PasswordHash, u.Roles, u.CreatedAt); err != nil {
+			return err
+		}
+		return insertOutbox(ctx, tx, ev)
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == emailIndex {
+		return account.ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// UserByEmail finds an account by email, ignoring case.
+func (db *DB) UserByEmail(ctx context.Context, email string) (account.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email))
+	if err != nil && !errors.Is(err, account.ErrNotFound) {
+		return u, fmt.Errorf("user by email: %w", err)
+	}
+	return u, err
+}
+
+// UserByID finds an account by id.
+func (db *DB) UserByID(ctx context.Context, id string) (account.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if err != nil && !errors.Is(err, account.ErrNotFound) {
+		return u, fmt.Errorf("user by id: %w", err)
+	}
+	return u, err
+}
+
+// ---- sign-in attempts ----
+
+// BeginLoginAttempt records an attempt for emailKey before the password is
+// checked, then counts the attempts of the last window, this one included.
+// Over limit, it returns how long until the oldest counted attempt leaves
+// the window (retryAfter > 0: refuse; the caller removes this attempt with
+// EndLoginAttempt). Each statement commits on its own, so of concurrent
+// attempts the later ones always see the earlier ones: a burst cannot get
+// more than limit guesses through.
+func (db *DB) BeginLoginAttempt(ctx context.Context, emailKey string, limit int, window time.Duration) (id int64, retryAfter time.Duration, err error) {
+	if _, err := db.pool.Exec(ctx, `
+		DELETE FROM login_attempts
+		WHERE email_key = $1 AND attempted_at <= now() - $2 * interval '1 microsecond'`, emailKey, micros(window)); err != nil {
+		return 0, 0, fmt.Errorf("prune login attempts: %w", err)
+	}
+	if err := db.pool.QueryRow(ctx, `INSERT INTO login_attempts (email_key) VALUES ($1) RETURNING id`, emailKey).Scan(&id); err != nil {
+		return 0, 0, fmt.Errorf("record login attempt: %w", err)
+	}
+	var seconds float64
+	err = db.pool.QueryRow(ctx, `
+		SELECT extract(epoch FROM attempted_at + $2 * interval '1 microsecond' - now())::float8
+		FROM login_attempts
+		WHERE email_key = $1 AND attempted_at > now() - $2 * interval '1 microsecond'
+		ORDER BY attempted_at DESC, id DESC
+		OFFSET $3 LIMIT 1`, emailKey, micros(window), limit).Scan(&seconds)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return id, 0, nil
+	case err != nil:
+		return id, 0, fmt.Errorf("count login attempts: %w", err)
+	}
+	return id, max(time.Duration(seconds*float64(time.Second)), time.Second), nil
+}
+
+// EndLoginAttempt forgets an attempt that was not a failure (refused by the
+// throttle, or cut short by an error).
+func (db *DB) EndLoginAttempt(ctx context.Context, id int64) error {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("end login attempt: %w", err)
+	}
+	return nil
+}
+
+// ClearLoginAttempts forgets the failures of emailKey after a success.
+func (db *DB) ClearLoginAttempts(ctx context.Context, emailKey string) error {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM login_attempts WHERE email_key = $1`, emailKey); err != nil {
+		return fmt.Errorf("clear login attempts: %w", err)
+	}
+	return nil
+}
+
+// ---- refresh tokens ----
+
+// CreateRefreshToken stores the first token of a new family (a sign-in).
+func (db *DB) CreateRefreshToken(ctx context.Context, hash []byte, userID, familyID string, ttl time.Duration) error {
+	if _, err := db.pool.Exec(ctx, `
+		INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at)
+		VALUES ($1, $2, $3, now() + $4 * interval '1 microsecond')`, hash, userID, familyID, micros(ttl)); err != nil {
+		return fmt.Errorf("create refresh token: %w", err)
+	}
+	return nil
+}
+
+// RotateRefreshToken exchanges the token hashed old for a new one (hashed
+// next, valid for ttl) in the same family, and returns the token's user.
+// An unknown or revoked token is account.ErrRefreshInvalid, an expired one
+// account.ErrRefreshExpired. A token already rotated is
+// account.ErrRefreshReused: its whole family is revoked (committed).
+func (db *DB) RotateRefreshToken(ctx context.Context, old, next []byte, ttl time.Duration) (account.User, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	var userID, familyID string
+	var expired, rotated, revoked bool
+	err = tx.QueryRow(ctx, `
+		SELECT user_id::text, family_id::text, expires_at <= now(), rotated_at IS NOT NULL, revoked_at IS NOT NULL
+		FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, old).Scan(&userID, &familyID, &expired, &rotated, &revoked)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return account.User{}, account.ErrRefreshInvalid
+	case err != nil:
+		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
+	case revoked:
+		return account.User{}, account.ErrRefreshInvalid
+	case rotated:
+		if _, err := tx.Exec(ctx, `
+			UPDATE refresh_tokens SET revoked_at = now()
+			WHERE family_id = $1 AND revoked_at IS NULL`, familyID); err != nil {
+			return account.User{}, fmt.Errorf("revoke refresh family: %w", err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return account.User{}, fmt.Errorf("revoke refresh family: %w", err)
+		}
+		return account.User{ID: userID}, fmt.Errorf("family %s of user %s: %w", familyID, userID, account.ErrRefreshReused)
+	case expired:
+		return account.User{}, account.ErrRefreshExpired
+	}
+	if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1`, old); err != nil {
+		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at)
+		VALUES ($1, $2, $3, now() + $4 * interval '1 microsecond')`, next, userID, familyID, micros(ttl)); err != nil {
+		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID))
+	if err != nil {
+		return account.User{}, fmt.Errorf("rotate refresh token: user: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return u, nil
+}
+
+// RevokeRefreshFamily ends the session the token hashed hash belongs to.
+// Unknown tokens are fine (logout is idempotent).
+func (db *DB) RevokeRefreshFamily(ctx context.Context, hash []byte) error {
+	if _, err := db.pool.Exec(ctx, `
+		UPDATE refresh_tokens SET revoked_at = now()
+		WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
+		  AND revoked_at IS NULL`, hash); err != nil {
+		return fmt.Errorf("revoke refresh family: %w", err)
+	}
+	return nil
+}
+
+// ---- outbox ----
+
+func insertOutbox(ctx context.Context, tx pgx.Tx, m outbox.Message) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO outbox (event_id, topic, event_type, data, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		m.ID, m.Topic, m.Type, []byte(m.Data), m.CreatedAt)
+	return err
+}
+
+// Drain implements outbox.Store: it locks up to limit pending messages
+// (skipping those another instance holds), sends them in order and marks
+// the sent ones, stopping at the first failure. A crash between sending and
+// committing sends the message again later: delivery is at least once.
+func (db *DB) Drain(ctx context.Context, limit int, send func(context.Context, outbox.Message) error) (int, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("drain outbox: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	rows, err := tx.Query(ctx, `
+		SELECT id, event_id::text, topic, event_type, data, created_at
+		FROM outbox WHERE published_at IS NULL
+		ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("drain outbox: %w", err)
+	}
+	type pending struct {
+		rowID int64
+		msg   outbox.Message
+	}
+	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pending, error) {
+		var p pending
+		var data []byte
+		err := r.Scan(&p.rowID, &p.msg.ID, &p.msg.Topic, &p.msg.Type, &data, &p.msg.CreatedAt)
+		p.msg.Data = data
+		return p, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("drain outbox: %w", err)
+	}
+	sent := 0
+	var sendErr error
+	for _, p := range batch {
+		if sendErr = send(ctx, p.msg); sendErr != nil {
+			msg := sendErr.Error()
+			if len(msg) > 1000 {
+				msg = msg[:1000]
+			}
+			if _, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, p.rowID, msg); err != nil {
+				return 0, fmt.Errorf("drain outbox: %w", err)
+			}
+			break
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, p.rowID); err != nil {
+			return 0, fmt.Errorf("drain outbox: %w", err)
+		}
+		sent++
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("drain outbox: %w", err)
+	}
+	return sent, sendErr
+}
+
+// ---- housekeeping ----
+
+// Prune deletes what no longer matters: attempts older than the throttling
+// window, expired refresh tokens, and events published a week ago.
+func (db *DB) Prune(ctx context.Context, loginWindow time.Duration) error {
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM login_attempts WHERE attempted_at <= now() - $1 * interval '1 microsecond'`, []any{micros(loginWindow)}},
+		{`DELETE FROM refresh_tokens WHERE expires_at <= now()`, nil},
+		{`DELETE FROM outbox WHERE published_at <= now() - interval '7 days'`, nil},
+	} {
+		if _, err := db.pool.Exec(ctx, q.sql, q.args...); err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+	}
+	return nil
+}

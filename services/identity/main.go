@@ -1,0 +1,292 @@
+// identity is Tenflix's account service and token issuer: people register
+// and sign in here (OAuth2 password and refresh_token grants), and get RS256
+// access tokens that the gateway verifies with the JWKS published here.
+// Accounts live in PostgreSQL; "user registered" events leave through a
+// transactional outbox relayed to the Dapr sidecar.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"tenflix/platform/config"
+	"tenflix/platform/httpserver"
+	"tenflix/platform/sidecar"
+	"tenflix/services/identity/internal/app"
+	"tenflix/services/identity/internal/httpapi"
+	"tenflix/services/identity/internal/outbox"
+	"tenflix/services/identity/internal/postgres"
+	"tenflix/services/identity/internal/token"
+	"tenflix/services/identity/migrations"
+)
+
+// service is the app id and the CloudEvent source.
+const service = "identity"
+
+// Secrets read from the secret store.
+const (
+	secretDB            = "identity-db"                   // PostgreSQL URL
+	secretSigningKey    = "identity-signing-key"          // RSA private key, PEM
+	secretPreviousKey   = "identity-previous-signing-key" // optional: retired key, still in the JWKS
+	secretAdminPassword = "identity-admin-password"       // used when the admin account is created
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, service+":", err)
+		os.Exit(1)
+	}
+}
+
+type settings struct {
+	Port          int
+	DaprPort      int
+	DaprToken     string
+	AppToken      string
+	SecretStore   string
+	PubSub        string
+	Issuer        string
+	Audience      string
+	AccessTTL     time.Duration
+	RefreshTTL    time.Duration
+	AdminPassword string
+	LogLevel      string
+}
+
+// LogValue is the configuration as it may be logged: no token, no password.
+func (s settings) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("port", s.Port), slog.Int("dapr_http_port", s.DaprPort),
+		slog.Bool("dapr_api_token_set", s.DaprToken != ""), slog.Bool("app_api_token_set", s.AppToken != ""),
+		slog.String("secret_store", s.SecretStore), slog.String("pubsub", s.PubSub),
+		slog.String("issuer", s.Issuer), slog.String("audience", s.Audience),
+		slog.String("access_token_ttl", s.AccessTTL.String()), slog.String("refresh_token_ttl", s.RefreshTTL.String()),
+		slog.Bool("admin_password_set", s.AdminPassword != ""), slog.String("log_level", s.LogLevel),
+	)
+}
+
+func loadSettings(env config.Env) (settings, error) {
+	r := config.NewReader(env)
+	var errs []error
+	port := func(name, def string) int {
+		v := r.String(name, def)
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 65535 {
+			errs = append(errs, fmt.Errorf("%s must be a port number, got %q", name, v))
+		}
+		return n
+	}
+	duration := func(name, def string, lo, hi time.Duration) time.Duration {
+		v := r.String(name, def)
+		d, err := parseDuration(v)
+		if err != nil || d < lo || d > hi {
+			errs = append(errs, fmt.Errorf("%s must be a duration from %s to %s (like 15m, 720h, 30d), got %q", name, lo, hi, v))
+		}
+		return d
+	}
+	s := settings{
+		Port:          port("APP_PORT", "7103"),
+		DaprPort:      port("DAPR_HTTP_PORT", "3503"),
+		DaprToken:     r.String("DAPR_API_TOKEN", ""),
+		AppToken:      r.String("APP_API_TOKEN", ""),
+		SecretStore:   r.String("SECRET_STORE", "secretstore"),
+		PubSub:        r.String("PUBSUB", "pubsub"),
+		Issuer:        strings.TrimRight(r.String("OIDC_ISSUER", "http://127.0.0.1:8080"), "/"),
+		Audience:      r.String("OIDC_AUDIENCE", "tenflix-api"),
+		AccessTTL:     duration("ACCESS_TOKEN_TTL", "15m", time.Minute, 24*time.Hour),
+		RefreshTTL:    duration("REFRESH_TOKEN_TTL", "720h", 5*time.Minute, 365*24*time.Hour),
+		AdminPassword: r.String("ADMIN_PASSWORD", ""),
+		LogLevel:      r.String("LOG_LEVEL", "info"),
+	}
+	if u, err := url.Parse(s.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("OIDC_ISSUER must be an http(s) URL without query or fragment, got %q", s.Issuer))
+	}
+	if len(errs) == 0 && s.RefreshTTL <= s.AccessTTL {
+		errs = append(errs, errors.New("REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL"))
+	}
+	return s, errors.Join(append([]error{r.Err()}, errs...)...)
+}
+
+// parseDuration is time.ParseDuration plus whole days ("30d").
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
+	s, err := loadSettings(getenv)
+	if err != nil {
+		return err
+	}
+	log := config.NewLogger(stdout, service, s.LogLevel)
+	log.Info("starting", "config", s)
+
+	dapr := sidecar.New(strconv.Itoa(s.DaprPort), s.DaprToken)
+	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := dapr.WaitReady(waitCtx); err != nil {
+		return err
+	}
+	svc, err := newService(ctx, s, log, dapr, dapr)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	return svc.serve(ctx, "127.0.0.1:"+strconv.Itoa(s.Port))
+}
+
+// secretReader reads the secret store (sidecar.Client).
+type secretReader interface {
+	Secret(ctx context.Context, store, name string) (string, error)
+}
+
+// server is the wired service: what run serves, and what tests build
+// without a sidecar.
+type server struct {
+	log     *slog.Logger
+	db      *postgres.DB
+	handler http.Handler
+	relay   *outbox.Relay
+	app     *app.App
+	keys    *token.Keys
+}
+
+// newService reads the secrets, migrates the database, creates the admin
+// account if needed and wires the HTTP API and the outbox relay.
+func newService(ctx context.Context, s settings, log *slog.Logger, secrets secretReader, pub outbox.Publisher) (*server, error) {
+	dsn, err := secrets.Secret(ctx, s.SecretStore, secretDB)
+	if err != nil {
+		return nil, fmt.Errorf("database secret: %w", err)
+	}
+	keys, err := loadKeys(ctx, s.SecretStore, secrets)
+	if err != nil {
+		return nil, err
+	}
+	adminPassword := s.AdminPassword
+	if adminPassword == "" {
+		if adminPassword, err = optionalSecret(ctx, secrets, s.SecretStore, secretAdminPassword); err != nil {
+			return nil, fmt.Errorf("admin password secret: %w", err)
+		}
+	}
+
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		db.Close()
+		return nil, err
+	}
+	relay := outbox.NewRelay(db, pub, s.PubSub, service, log, 2*time.Second)
+	a, err := app.New(app.Options{
+		Store:      db,
+		Issuer:     token.NewIssuer(keys, s.Issuer, s.Audience, s.AccessTTL),
+		RefreshTTL: s.RefreshTTL,
+		OnEvent:    relay.Notify,
+		Log:        log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	created, err := a.EnsureAdmin(ctx, adminPassword)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("admin bootstrap: %w", err)
+	}
+	log.Info("ready", "signing_kid", keys.KeyID(), "admin_email", app.AdminEmail, "admin_created", created)
+	handler := httpapi.Routes(httpapi.Config{Log: log, AppToken: s.AppToken, Issuer: s.Issuer, JWKS: keys.JWKS()}, a)
+	return &server{log: log, db: db, handler: handler, relay: relay, app: a, keys: keys}, nil
+}
+
+// loadKeys reads the signing key and, when present, the previous one.
+func loadKeys(ctx context.Context, store string, secrets secretReader) (*token.Keys, error) {
+	signingPEM, err := secrets.Secret(ctx, store, secretSigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing key secret: %w", err)
+	}
+	signing, err := token.ParsePrivateKeyPEM(signingPEM)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", secretSigningKey, err)
+	}
+	previousPEM, err := optionalSecret(ctx, secrets, store, secretPreviousKey)
+	if err != nil {
+		return nil, fmt.Errorf("previous signing key secret: %w", err)
+	}
+	if previousPEM == "" {
+		return token.NewKeys(signing)
+	}
+	previous, err := token.ParsePublicKeyPEM(previousPEM)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", secretPreviousKey, err)
+	}
+	return token.NewKeys(signing, previous)
+}
+
+// optionalSecret returns "" for a secret that does not exist. Dapr's local
+// file store answers a missing key with 500 ERR_SECRET_GET "... not found"
+// rather than 404, so that case counts as missing too.
+func optionalSecret(ctx context.Context, secrets secretReader, store, name string) (string, error) {
+	v, err := secrets.Secret(ctx, store, name)
+	var apiErr *sidecar.APIError
+	switch {
+	case err == nil:
+		return v, nil
+	case errors.Is(err, sidecar.ErrNotFound),
+		errors.As(err, &apiErr) && apiErr.ErrorCode == "ERR_SECRET_GET" && strings.Contains(apiErr.Message, "not found"):
+		return "", nil
+	default:
+		return "", err
+	}
+}
+
+// serve runs the HTTP server, the outbox relay and the hourly pruning until
+// ctx ends.
+func (s *server) serve(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.relay.Run(ctx) })
+	wg.Go(func() { s.prune(ctx) })
+	err := httpserver.Run(ctx, s.log, addr, s.handler)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (s *server) prune(ctx context.Context) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := s.db.Prune(ctx, app.DefaultFailureWindow); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "prune failed", "err", err)
+			}
+		}
+	}
+}
+
+func (s *server) close() { s.db.Close() }

@@ -1,0 +1,110 @@
+// Command movie-query serves Tenflix's movie catalog for browsing: a read
+// model in MongoDB, built from the catalog events movie-command publishes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"tenflix/platform/config"
+	"tenflix/platform/httpserver"
+	"tenflix/services/movie-query/internal/httpapi"
+	"tenflix/services/movie-query/internal/mongostore"
+	"tenflix/services/movie-query/internal/projector"
+)
+
+const service = "movie-query"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
+		os.Exit(1)
+	}
+}
+
+// settings is the service's configuration, read once from the environment.
+type settings struct {
+	Port          int    // APP_PORT, the port the sidecar calls
+	MongoURL      string // MONGO_URL
+	MongoDatabase string // MONGO_DATABASE
+	AppAPIToken   string // APP_API_TOKEN: when set, only the sidecar may call
+	LogLevel      string // LOG_LEVEL
+}
+
+func loadSettings(getenv func(string) string) (settings, error) {
+	r := config.NewReader(getenv)
+	s := settings{
+		MongoURL:      r.Required("MONGO_URL"),
+		MongoDatabase: r.String("MONGO_DATABASE", "movie_query"),
+		AppAPIToken:   r.String("APP_API_TOKEN", ""),
+		LogLevel:      r.String("LOG_LEVEL", "info"),
+	}
+	portText := r.String("APP_PORT", "7102")
+	port, err := strconv.Atoi(portText)
+	var portErr error
+	if err != nil || port < 1 || port > 65535 {
+		portErr = fmt.Errorf("config: APP_PORT must be a port number (1-65535), got %q", portText)
+	}
+	s.Port = port
+	if err := errors.Join(r.Err(), portErr); err != nil {
+		return settings{}, err
+	}
+	return s, nil
+}
+
+// LogValue is the configuration as it may be logged: no password, no token.
+func (s settings) LogValue() slog.Value {
+	mongoURL := s.MongoURL
+	if u, err := url.Parse(s.MongoURL); err == nil {
+		mongoURL = u.Redacted()
+	} else {
+		mongoURL = "(unparsable)"
+	}
+	return slog.GroupValue(
+		slog.Int("port", s.Port),
+		slog.String("mongo_url", mongoURL),
+		slog.String("mongo_database", s.MongoDatabase),
+		slog.Bool("app_api_token_set", s.AppAPIToken != ""),
+		slog.String("log_level", s.LogLevel),
+	)
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadSettings(getenv)
+	if err != nil {
+		return err
+	}
+	log := config.NewLogger(stdout, service, cfg.LogLevel)
+	log.Info("starting", "config", cfg)
+
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client, err := mongostore.Connect(startCtx, cfg.MongoURL)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = client.Disconnect(ctx)
+	}()
+	store, err := mongostore.New(startCtx, client.Database(cfg.MongoDatabase))
+	if err != nil {
+		return err
+	}
+
+	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: cfg.AppAPIToken})
+	httpapi.Routes(engine, log, store, projector.New(store).Handle)
+	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", cfg.Port), engine)
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"tenflix/platform/config"
+
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tenflix/services/movie-query/internal/mongostore/mongotest"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    settings
+		wantErr string
+	}{
+		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017"},
+			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", LogLevel: "info"}, ""},
+		{"all set", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "8000", "MONGO_DATABASE": "mq",
+			"APP_API_TOKEN": "secret", "LOG_LEVEL": "debug"},
+			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret", LogLevel: "debug"}, ""},
+		{"mongo url missing", map[string]string{}, settings{}, "MONGO_URL is required"},
+		{"bad port", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "http"}, settings{}, "APP_PORT"},
+		{"port out of range", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "70000"}, settings{}, "APP_PORT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := loadSettings(envOf(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("loadSettings = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSettingsLogValueHidesSecrets(t *testing.T) {
+	s := settings{Port: 1, MongoURL: "mongodb://user:hunter2@db:27017/?authSource=admin", AppAPIToken: "sidecar-secret"}
+	var buf bytes.Buffer
+	config.NewLogger(&buf, service, "info").Info("starting", "config", s)
+	if l := buf.String(); strings.Contains(l, "hunter2") || strings.Contains(l, "sidecar-secret") || !strings.Contains(l, "db:27017") {
+		t.Fatalf("log line leaks a secret or lost the host: %s", l)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	client := mongotest.Client(t)
+	dbName := mongotest.NewDatabaseName(t, client)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	env := map[string]string{
+		"APP_PORT": fmt.Sprint(port), "MONGO_URL": mongotest.URL(), "MONGO_DATABASE": dbName,
+		"APP_API_TOKEN": "sidecar-secret",
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, envOf(env), &logs) }()
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base, done)
+
+	get := func(token string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/movie-query/movies", nil)
+		if token != "" {
+			req.Header.Set("dapr-api-token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(""); code != http.StatusUnauthorized {
+		t.Errorf("without the app token: %d, want 401", code)
+	}
+	if code := get("sidecar-secret"); code != http.StatusOK {
+		t.Errorf("with the app token: %d, want 200", code)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run = %v, want nil after cancel", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+	if l := logs.String(); strings.Contains(l, "sidecar-secret") || !strings.Contains(l, `"service":"movie-query"`) {
+		t.Fatalf("logs leak the token or lack the service name:\n%s", l)
+	}
+}
+
+func waitHealthy(t *testing.T, base string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v", err)
+		default:
+		}
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("service did not become healthy")
+}
