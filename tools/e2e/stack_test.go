@@ -27,9 +27,7 @@ const (
 	querySidecar   = "http://127.0.0.1:3502"
 )
 
-var stack struct {
-	token string // DAPR_API_TOKEN of the sidecars
-}
+var stack stackProcess
 
 func TestMain(m *testing.M) {
 	os.Exit(runWithStack(m))
@@ -54,57 +52,82 @@ func runWithStack(m *testing.M) int {
 			return 1
 		}
 	}
-	suffix := "_e2e_" + randomHex(4)
-	logPath := filepath.Join(tmp, "devstack.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	cmd := exec.Command(filepath.Join(root, "bin", "devstack"), "up", "-root", tmp, "-db-suffix", suffix)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: start devstack:", err)
-		return 1
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
+	stack.devstack = filepath.Join(root, "bin", "devstack")
+	stack.root = tmp
+	stack.suffix = "_e2e_" + randomHex(4)
+	stack.log = filepath.Join(tmp, "devstack.log")
 	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		dropDatabases(suffix)
+		stack.stop()
+		dropDatabases(stack.suffix)
 		if os.Getenv("E2E_KEEP") == "" {
 			os.RemoveAll(tmp)
 		} else {
 			fmt.Fprintln(os.Stderr, "e2e: kept", tmp)
 		}
 	}()
-	if err := waitReady(logPath, exited, 4*time.Minute); err != nil {
+	start := time.Now()
+	if err := stack.start(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
-		dumpLogs(tmp, logPath)
+		dumpLogs(tmp, stack.log)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "e2e: stack ready in %s\n", time.Since(start).Round(time.Millisecond))
 	stack.token = readToken(filepath.Join(tmp, ".data", "tokens.env"))
 	code := m.Run()
 	if code != 0 {
-		dumpLogs(tmp, logPath)
+		dumpLogs(tmp, stack.log)
 	}
 	return code
 }
 
+// stackProcess is the running `devstack up`.
+type stackProcess struct {
+	devstack, root, suffix, log string
+	token                        string // DAPR_API_TOKEN of the sidecars
+	cmd                          *exec.Cmd
+	exited                       chan struct{}
+}
+
+// start runs devstack up in the temporary root and waits until it is ready.
+func (s *stackProcess) start() error {
+	logFile, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	offset, _ := logFile.Seek(0, io.SeekEnd)
+	s.cmd = exec.Command(s.devstack, "up", "-root", s.root, "-db-suffix", s.suffix)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start devstack: %w", err)
+	}
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(s.cmd, s.exited)
+	return waitReady(s.log, offset, s.exited, 4*time.Minute)
+}
+
+// stop interrupts devstack (as Ctrl-C would) and waits for it to exit.
+func (s *stackProcess) stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.cmd = nil
+}
+
 // waitReady waits for devstack's ready line; it gives up early when devstack
 // exits (a port in use, a service that cannot start).
-func waitReady(logPath string, exited <-chan struct{}, timeout time.Duration) error {
+func waitReady(logPath string, offset int64, exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.After(timeout)
 	for {
 		b, _ := os.ReadFile(logPath)
-		if bytes.Contains(b, []byte("devstack: ready")) {
+		if int64(len(b)) > offset && bytes.Contains(b[offset:], []byte("devstack: ready")) {
 			return nil
 		}
 		select {
