@@ -127,13 +127,13 @@ func (s settings) LogValue() slog.Value {
 		slog.String("oidc_issuer", s.OIDCIssuer),
 		slog.String("oidc_audience", s.OIDCAudience),
 		slog.String("oidc_jwks_url", s.OIDCJWKSURL),
-		slog.Duration("jwks_refresh_interval", s.JWKSRefresh),
+		slog.String("jwks_refresh_interval", s.JWKSRefresh.String()),
 		slog.Any("cors_origins", s.CORSOrigins),
 		slog.Int64("max_body_bytes", s.MaxBodyBytes),
 		slog.Int("auth_rate_per_minute", s.AuthRatePerMin),
 		slog.Int("auth_rate_burst", s.AuthRateBurst),
 		slog.Any("trusted_proxies", s.TrustedProxies),
-		slog.Duration("upstream_timeout", s.UpstreamTimeout),
+		slog.String("upstream_timeout", s.UpstreamTimeout.String()),
 		slog.String("openapi_file", s.OpenAPIFile),
 		slog.String("log_level", s.LogLevel),
 	)
@@ -153,6 +153,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		Audience:        s.OIDCAudience,
 		JWKSURL:         s.OIDCJWKSURL,
 		RefreshInterval: s.JWKSRefresh,
+		Log:             log,
 	})
 	if err != nil {
 		return err

@@ -78,15 +78,15 @@ func claimsFrom(c *gin.Context) (oidc.Claims, bool) {
 	return cl, ok
 }
 
-// limitClients meters requests per client IP; 429 with Retry-After when the
-// client's bucket is empty.
-func limitClients(l *ratelimit.PerClient) gin.HandlerFunc {
+// limitClients meters a route's requests per client IP (each rate-limited
+// route has its own buckets); 429 with Retry-After when the bucket is empty.
+func limitClients(l *ratelimit.PerClient, route string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if l == nil {
 			c.Next()
 			return
 		}
-		ok, wait := l.Allow(clientKey(c.ClientIP()))
+		ok, wait := l.Allow(route + " " + clientKey(c.ClientIP()))
 		if !ok {
 			secs := max(1, int(math.Ceil(wait.Seconds())))
 			c.Header("Retry-After", strconv.Itoa(secs))

@@ -76,17 +76,14 @@ func newProxy(opt Options) (*proxy, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	tr := opt.Transport
-	if tr == nil {
-		tr = &http.Transport{
-			Proxy:                 nil, // the sidecar is local: never an HTTP proxy
-			DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   256,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: timeout,
-			ExpectContinueTimeout: time.Second,
-		}
+	tr := &http.Transport{
+		Proxy:                 nil, // the sidecar is local: never an HTTP proxy
+		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
 	}
 	p := &proxy{sidecar: u, daprToken: opt.DaprToken}
 	p.rp = &httputil.ReverseProxy{
@@ -117,8 +114,11 @@ func (p *proxy) forward(rt Route) gin.HandlerFunc {
 		if cl, ok := claimsFrom(c); ok {
 			t.user = &user{id: cl.Subject, email: cl.Email, roles: strings.Join(cl.Roles, ",")}
 		}
-		req := c.Request.WithContext(context.WithValue(c.Request.Context(), targetKey{}, t))
-		p.rp.ServeHTTP(c.Writer, req)
+		// A cancellable context also keeps ReverseProxy off the deprecated
+		// CloseNotifier, which gin's writer only forwards.
+		ctx, cancel := context.WithCancel(context.WithValue(c.Request.Context(), targetKey{}, t))
+		defer cancel()
+		p.rp.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
 		if t.err != nil {
 			p.fail(c, t)
 		}
@@ -148,7 +148,8 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	out := pr.Out
 	raw := "/v1.0/invoke/" + url.PathEscape(t.app) + "/method" + t.path
 	dec, _ := url.PathUnescape(raw)
-	out.URL = &url.URL{Scheme: p.sidecar.Scheme, Host: p.sidecar.Host, Path: dec, RawPath: raw, RawQuery: pr.In.URL.RawQuery}
+	// The query as ReverseProxy cleaned it (unparsable parameters dropped).
+	out.URL = &url.URL{Scheme: p.sidecar.Scheme, Host: p.sidecar.Host, Path: dec, RawPath: raw, RawQuery: out.URL.RawQuery}
 	out.Host = ""
 
 	h := make(http.Header, len(forwardedRequestHeaders)+8)
@@ -185,7 +186,9 @@ type errSidecar struct {
 	detail string
 }
 
-func (e *errSidecar) Error() string { return fmt.Sprintf("sidecar answered %d: %s", e.status, e.detail) }
+func (e *errSidecar) Error() string {
+	return fmt.Sprintf("sidecar answered %d: %s", e.status, e.detail)
+}
 
 func (p *proxy) modifyResponse(resp *http.Response) error {
 	// The gateway owns CORS and the request id (already set on the answer).

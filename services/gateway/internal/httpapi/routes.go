@@ -42,7 +42,7 @@ type Route struct {
 	Path   string // gin pattern, :name for one path segment
 	App    string // Dapr app-id of the service
 	Access Access
-	// RateLimited routes share one token bucket per client IP.
+	// RateLimited routes meter each client IP (Options.AuthLimiter).
 	RateLimited bool
 	// MaxBodyBytes overrides the gateway default (an upload route, say).
 	MaxBodyBytes int64
@@ -94,7 +94,7 @@ type Options struct {
 	CORSOrigins []string
 	// MaxBodyBytes is the default request body bound (default 1 MiB).
 	MaxBodyBytes int64
-	// AuthLimiter meters the RateLimited routes per client IP.
+	// AuthLimiter meters the RateLimited routes, per route and client IP.
 	AuthLimiter *ratelimit.PerClient
 	// TrustedProxies (CIDRs) may set X-Forwarded-For; none by default, so the
 	// client IP is the TCP peer and cannot be spoofed by a header.
@@ -103,8 +103,6 @@ type Options struct {
 	UpstreamTimeout time.Duration
 	// OpenAPIFile is served at GET /openapi.yaml.
 	OpenAPIFile string
-	// Transport overrides the HTTP transport to the sidecar (tests).
-	Transport http.RoundTripper
 }
 
 // New builds the gateway's engine from the route table.
@@ -113,6 +111,9 @@ func New(opt Options) (*gin.Engine, error) {
 		opt.MaxBodyBytes = 1 << 20
 	}
 	routes := Routes()
+	if opt.Verifier == nil {
+		return nil, errors.New("httpapi: a token verifier is required")
+	}
 	bodyCeiling := opt.MaxBodyBytes
 	for _, rt := range routes {
 		bodyCeiling = max(bodyCeiling, rt.MaxBodyBytes)
@@ -137,7 +138,7 @@ func New(opt Options) (*gin.Engine, error) {
 	for _, rt := range routes {
 		chain := []gin.HandlerFunc{}
 		if rt.RateLimited {
-			chain = append(chain, limitClients(opt.AuthLimiter))
+			chain = append(chain, limitClients(opt.AuthLimiter, rt.Method+" "+rt.Path))
 		}
 		if rt.Access != Public {
 			chain = append(chain, authenticate(opt.Verifier, rt.Access))

@@ -50,7 +50,8 @@ type Config struct {
 	JWKSURL string
 	// RefreshInterval is the periodic key set refresh (default 15 min).
 	RefreshInterval time.Duration
-	// MinRefreshGap bounds refreshes caused by unknown key ids (default 10 s).
+	// MinRefreshGap bounds refreshes caused by unknown key ids (default
+	// 10 s; negative: no bound, for tests).
 	MinRefreshGap time.Duration
 	// Skew is the clock skew tolerated on exp, nbf and iat (default 30 s).
 	Skew time.Duration
@@ -243,11 +244,11 @@ func keyFits(key jwk.Key, alg jwa.SignatureAlgorithm) error {
 			return fmt.Errorf("RS256 needs an RSA key, got %s", key.KeyType())
 		}
 	case jwa.ES256():
-		crv, _ := key.(jwk.ECDSAPublicKey)
-		if key.KeyType() != jwa.EC() || crv == nil {
+		ec, ok := key.(jwk.ECDSAPublicKey)
+		if !ok {
 			return fmt.Errorf("ES256 needs an EC public key, got %s", key.KeyType())
 		}
-		if c, ok := crv.Crv(); !ok || c != jwa.P256() {
+		if crv, ok := ec.Crv(); !ok || crv != jwa.P256() {
 			return errors.New("ES256 needs a P-256 key")
 		}
 	}
@@ -279,7 +280,10 @@ func (v *Verifier) keySet(ctx context.Context, kid string) (jwk.Set, error) {
 		if set != nil {
 			return set, nil // kid stays unknown: the token is rejected
 		}
-		return nil, v.lastErr
+		if v.lastErr != nil {
+			return nil, v.lastErr
+		}
+		return nil, errors.New("key set not fetched yet")
 	}
 	v.lastAttempt = time.Now()
 	fresh, err := v.refresh(ctx)
