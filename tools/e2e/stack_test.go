@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,10 +22,11 @@ import (
 	"time"
 )
 
-// Sidecar HTTP ports from dapr/dapr.yaml.
+// Addresses from dapr/dapr.yaml: the public gateway, and movie-command's
+// sidecar (used to publish raw events, as Kafka redelivery would).
 const (
+	gateway        = "http://127.0.0.1:8080"
 	commandSidecar = "http://127.0.0.1:3501"
-	querySidecar   = "http://127.0.0.1:3502"
 )
 
 var stack stackProcess
@@ -72,7 +74,12 @@ func runWithStack(m *testing.M) int {
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "e2e: stack ready in %s\n", time.Since(start).Round(time.Millisecond))
-	stack.token = readToken(filepath.Join(tmp, ".data", "tokens.env"))
+	stack.token = readEnvFile(filepath.Join(tmp, ".data", "tokens.env"), "DAPR_API_TOKEN")
+	if err := signIn(filepath.Join(tmp, ".data", "secrets.json")); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		dumpLogs(tmp, stack.log)
+		return 1
+	}
 	code := m.Run()
 	if code != 0 {
 		dumpLogs(tmp, stack.log)
@@ -83,9 +90,10 @@ func runWithStack(m *testing.M) int {
 // stackProcess is the running `devstack up`.
 type stackProcess struct {
 	devstack, root, suffix, log string
-	token                        string // DAPR_API_TOKEN of the sidecars
-	cmd                          *exec.Cmd
-	exited                       chan struct{}
+	token                       string // DAPR_API_TOKEN of the sidecars
+	adminToken, userToken       string // bearer tokens for the gateway
+	cmd                         *exec.Cmd
+	exited                      chan struct{}
 }
 
 // start runs devstack up in the temporary root and waits until it is ready.
@@ -98,6 +106,8 @@ func (s *stackProcess) start() error {
 	offset, _ := logFile.Seek(0, io.SeekEnd)
 	s.cmd = exec.Command(s.devstack, "up", "-root", s.root, "-db-suffix", s.suffix)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	// Tests sign in more often than a person would.
+	s.cmd.Env = append(os.Environ(), "AUTH_RATE_PER_MINUTE=6000", "AUTH_RATE_BURST=1000")
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start devstack: %w", err)
 	}
@@ -140,7 +150,7 @@ func waitReady(logPath string, offset int64, exited <-chan struct{}, timeout tim
 	}
 }
 
-func readToken(path string) string {
+func readEnvFile(path, name string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
@@ -148,11 +158,57 @@ func readToken(path string) string {
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "DAPR_API_TOKEN="); ok {
+		if v, ok := strings.CutPrefix(s.Text(), name+"="); ok {
 			return v
 		}
 	}
 	return ""
+}
+
+// signIn gets an admin token (the bootstrapped admin, password from the
+// local secret store) and a user token (a freshly registered user).
+func signIn(secretsFile string) error {
+	raw, err := os.ReadFile(secretsFile)
+	if err != nil {
+		return err
+	}
+	var secrets map[string]string
+	if err := json.Unmarshal(raw, &secrets); err != nil {
+		return err
+	}
+	if stack.adminToken, err = passwordGrant("admin@tenflix.local", secrets["identity-admin-password"]); err != nil {
+		return fmt.Errorf("admin sign-in: %w", err)
+	}
+	email := "e2e-" + randomHex(4) + "@tenflix.test"
+	const password = "e2e-password-0123"
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password, "name": "E2E Viewer"})
+	resp, err := http.Post(gateway+"/api/v1/auth/register", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("register: %d", resp.StatusCode)
+	}
+	stack.userToken, err = passwordGrant(email, password)
+	return err
+}
+
+func passwordGrant(email, password string) (string, error) {
+	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}}
+	resp, err := http.PostForm(gateway+"/api/v1/auth/token", form)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &tok) != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("token for %s: %d %s", email, resp.StatusCode, b)
+	}
+	return tok.AccessToken, nil
 }
 
 func dumpLogs(tmp, devstackLog string) {
@@ -236,7 +292,6 @@ func call(t testing.TB, method, url string, body any, header ...string) response
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	req.Header.Set("dapr-api-token", stack.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
@@ -246,16 +301,27 @@ func call(t testing.TB, method, url string, body any, header ...string) response
 	return response{Status: resp.StatusCode, Body: b}
 }
 
-// command calls movie-command's public API through its sidecar.
+// command calls movie-command's public API through the gateway, as an admin.
 func command(t testing.TB, method, path string, body any) response {
 	t.Helper()
-	return call(t, method, commandSidecar+"/v1.0/invoke/movie-command/method/api/v1/movie-command"+path, body)
+	return call(t, method, gateway+"/api/v1/movie-command"+path, body, "Authorization", "Bearer "+stack.adminToken)
 }
 
-// query calls movie-query's public API through its sidecar.
+// query calls movie-query's public API through the gateway, as a user.
 func query(t testing.TB, method, path string) response {
 	t.Helper()
-	return call(t, method, querySidecar+"/v1.0/invoke/movie-query/method/api/v1/movie-query"+path, nil)
+	return call(t, method, gateway+"/api/v1/movie-query"+path, nil, "Authorization", "Bearer "+stack.userToken)
+}
+
+// publishRaw publishes a CloudEvent through movie-command's sidecar, as an
+// internal client (the sidecar's API token) would.
+func publishRaw(t testing.TB, topic string, event any) {
+	t.Helper()
+	r := call(t, http.MethodPost, commandSidecar+"/v1.0/publish/pubsub/"+topic, event,
+		"Content-Type", "application/cloudevents+json", "dapr-api-token", stack.token)
+	if r.Status/100 != 2 {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
 }
 
 func mustStatus(t testing.TB, r response, want int) {

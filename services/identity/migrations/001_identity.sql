@@ -34,8 +34,8 @@ CREATE UNIQUE INDEX refresh_tokens_one_live_per_family ON refresh_tokens (family
     WHERE rotated_at IS NULL AND revoked_at IS NULL;
 
 -- Sign-in attempts per email (lower-cased), for throttling. A row is written
--- before the password is checked and removed again on success, so concurrent
--- guesses count too; what stays are failures.
+-- before the password is checked (so concurrent guesses count too) and all
+-- rows of the email are removed on success: what stays are failures.
 CREATE TABLE login_attempts (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email_key    text NOT NULL CHECK (email_key = lower(email_key)),

@@ -184,7 +184,6 @@ func (a *App) PasswordGrant(ctx context.Context, email, pw string) (Tokens, erro
 		return Tokens{}, err
 	}
 	if retryAfter > 0 {
-		a.endAttempt(ctx, attempt)
 		return Tokens{}, &account.ThrottledError{RetryAfter: retryAfter}
 	}
 	u, err := a.opt.Store.UserByEmail(ctx, key)
@@ -208,12 +207,12 @@ func (a *App) PasswordGrant(ctx context.Context, email, pw string) (Tokens, erro
 	if err := a.opt.Store.ClearLoginAttempts(ctx, key); err != nil {
 		return Tokens{}, err
 	}
-	return a.issue(ctx, u, func(hash []byte) error {
-		return a.opt.Store.CreateRefreshToken(ctx, hash, u.ID, uuid.NewString(), a.opt.RefreshTTL)
+	return a.issue(func(hash []byte) (account.User, error) {
+		return u, a.opt.Store.CreateRefreshToken(ctx, hash, u.ID, uuid.NewString(), a.opt.RefreshTTL)
 	})
 }
 
-// endAttempt forgets an attempt that did not fail on credentials.
+// endAttempt forgets an attempt cut short by an error: it is no failure.
 func (a *App) endAttempt(ctx context.Context, id int64) {
 	if err := a.opt.Store.EndLoginAttempt(context.WithoutCancel(ctx), id); err != nil {
 		a.opt.Log.WarnContext(ctx, "forget login attempt", "err", err)
@@ -227,7 +226,7 @@ func (a *App) RefreshGrant(ctx context.Context, refresh string) (Tokens, error) 
 		return Tokens{}, err
 	}
 	var u account.User
-	tokens, err := a.issueWith(ctx, func(next []byte) (account.User, error) {
+	tokens, err := a.issue(func(next []byte) (account.User, error) {
 		var err error
 		u, err = a.opt.Store.RotateRefreshToken(ctx, token.HashRefresh(refresh), next, a.opt.RefreshTTL)
 		return u, err
@@ -257,14 +256,9 @@ func checkRefreshInput(refresh string) error {
 	return nil
 }
 
-// issue makes the tokens of u; store saves the new refresh token's hash.
-func (a *App) issue(ctx context.Context, u account.User, store func(hash []byte) error) (Tokens, error) {
-	return a.issueWith(ctx, func(hash []byte) (account.User, error) { return u, store(hash) })
-}
-
-// issueWith makes a refresh token, lets save store its hash (and say whose
-// it is), then signs the access token.
-func (a *App) issueWith(_ context.Context, save func(hash []byte) (account.User, error)) (Tokens, error) {
+// issue makes a refresh token, lets save store its hash and say whose it
+// is, then signs that user's access token.
+func (a *App) issue(save func(hash []byte) (account.User, error)) (Tokens, error) {
 	refresh, hash, err := token.NewRefresh()
 	if err != nil {
 		return Tokens{}, err

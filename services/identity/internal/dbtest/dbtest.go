@@ -18,25 +18,34 @@ import (
 	"tenflix/services/identity/migrations"
 )
 
-// Database is a migrated test database.
+// Database is a migrated test database. Besides the adapter, it offers
+// direct SQL for tests that set up or inspect rows the API cannot reach
+// (e.g. moving timestamps into the past).
 type Database struct {
 	*postgres.DB
-	DSN string
+	DSN  string
+	pool *pgxpool.Pool
 }
 
 // New creates, opens and migrates a fresh database.
 func New(t testing.TB) *Database {
 	t.Helper()
+	ctx := context.Background()
 	dsn := NewEmpty(t)
-	db, err := postgres.Open(context.Background(), dsn)
+	db, err := postgres.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	if err := db.Migrate(context.Background(), migrations.FS); err != nil {
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
 		t.Fatal(err)
 	}
-	return &Database{DB: db, DSN: dsn}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return &Database{DB: db, DSN: dsn, pool: pool}
 }
 
 // NewEmpty creates a fresh, empty database and returns its URL.
@@ -69,32 +78,28 @@ func NewEmpty(t testing.TB) string {
 	return u.String()
 }
 
-// Exec runs SQL directly, for tests that set up or inspect rows the API
-// cannot (e.g. moving timestamps into the past).
+// Exec runs SQL and returns the number of rows affected.
 func (d *Database) Exec(t testing.TB, sql string, args ...any) int64 {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), d.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	tag, err := pool.Exec(context.Background(), sql, args...)
+	tag, err := d.pool.Exec(context.Background(), sql, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return tag.RowsAffected()
 }
 
+// TryExec runs SQL and returns its error, for tests that expect the
+// database to refuse it.
+func (d *Database) TryExec(sql string, args ...any) error {
+	_, err := d.pool.Exec(context.Background(), sql, args...)
+	return err
+}
+
 // QueryInt runs a query returning one integer.
 func (d *Database) QueryInt(t testing.TB, sql string, args ...any) int {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), d.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	var n int
-	if err := pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := d.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n

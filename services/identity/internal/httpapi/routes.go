@@ -16,9 +16,11 @@ import (
 // Prefix of the auth API.
 const Prefix = "/api/v1/auth"
 
-// Trusted headers: set by the gateway after it verified the access token.
-// Only the sidecar can reach this app (app API token), and only the gateway
-// is expected to call it with these headers.
+// Trusted headers: set by the gateway after it verified the access token
+// (sub, email, realm_access.roles comma-separated). Only the sidecar can
+// reach this app (app API token), and only the gateway is expected to call
+// it with these headers. /me needs only the id; the rest comes from the
+// account itself, which may be newer than the token.
 const (
 	HeaderUserID    = "X-User-Id"
 	HeaderUserEmail = "X-User-Email"
@@ -49,8 +51,9 @@ func Routes(cfg Config, a *app.App) *gin.Engine {
 	return r
 }
 
-// discovery is the OpenID Provider metadata: only what this provider does
-// (no authorization endpoint, no ID tokens: access tokens are the product).
+// discovery is the OpenID Provider metadata: only what this provider does.
+// There is no authorization endpoint (so no response types) and no ID
+// token: access tokens are the product.
 func discovery(issuer string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"issuer":                                issuer,
@@ -58,7 +61,6 @@ func discovery(issuer string) []byte {
 		"token_endpoint":                        issuer + Prefix + "/token",
 		"grant_types_supported":                 []string{"password", "refresh_token"},
 		"token_endpoint_auth_methods_supported": []string{"none"},
-		"response_types_supported":              []string{"token"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "jti", "email", "name", "realm_access"},

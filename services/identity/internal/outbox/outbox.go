@@ -123,6 +123,9 @@ func (r *Relay) send(ctx context.Context, m Message) error {
 		Time: m.CreatedAt.UTC().Format(time.RFC3339Nano), DataContentType: "application/json", Data: m.Data,
 	}
 	h := http.Header{"Content-Type": {"application/cloudevents+json"}}
+	// The batch's rows stay locked while publishing: do not wait long.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	if err := r.pub.Publish(ctx, r.pubsub, m.Topic, ev, h); err != nil {
 		return fmt.Errorf("event %s: %w", m.ID, err)
 	}

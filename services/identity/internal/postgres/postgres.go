@@ -146,40 +146,48 @@ func (db *DB) UserByID(ctx context.Context, id string) (account.User, error) {
 
 // ---- sign-in attempts ----
 
-// BeginLoginAttempt records an attempt for emailKey before the password is
-// checked, then counts the attempts of the last window, this one included.
-// Over limit, it returns how long until the oldest counted attempt leaves
-// the window (retryAfter > 0: refuse; the caller removes this attempt with
-// EndLoginAttempt). Each statement commits on its own, so of concurrent
-// attempts the later ones always see the earlier ones: a burst cannot get
-// more than limit guesses through.
+// BeginLoginAttempt admits a sign-in attempt for emailKey unless limit
+// attempts are already recorded within window; then it returns how long
+// until the oldest of those leaves the window (retryAfter > 0, nothing
+// recorded). An admitted attempt is recorded before the password is checked,
+// so concurrent guesses count too; the caller removes it on success
+// (ClearLoginAttempts) or when it did not get to check (EndLoginAttempt).
+// A per-email advisory lock makes check-and-record atomic: a burst gets
+// exactly limit guesses through, never more.
 func (db *DB) BeginLoginAttempt(ctx context.Context, emailKey string, limit int, window time.Duration) (id int64, retryAfter time.Duration, err error) {
-	if _, err := db.pool.Exec(ctx, `
-		DELETE FROM login_attempts
-		WHERE email_key = $1 AND attempted_at <= now() - $2 * interval '1 microsecond'`, emailKey, micros(window)); err != nil {
-		return 0, 0, fmt.Errorf("prune login attempts: %w", err)
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, migrateLock, emailKey); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM login_attempts
+			WHERE email_key = $1 AND attempted_at <= now() - $2 * interval '1 microsecond'`, emailKey, micros(window)); err != nil {
+			return err
+		}
+		var seconds float64
+		err := tx.QueryRow(ctx, `
+			SELECT extract(epoch FROM attempted_at + $2 * interval '1 microsecond' - now())::float8
+			FROM login_attempts
+			WHERE email_key = $1 AND attempted_at > now() - $2 * interval '1 microsecond'
+			ORDER BY attempted_at DESC, id DESC
+			OFFSET $3 - 1 LIMIT 1`, emailKey, micros(window), limit).Scan(&seconds)
+		switch {
+		case err == nil:
+			retryAfter = max(time.Duration(seconds*float64(time.Second)), time.Second)
+			return nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		return tx.QueryRow(ctx, `INSERT INTO login_attempts (email_key) VALUES ($1) RETURNING id`, emailKey).Scan(&id)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("login attempt: %w", err)
 	}
-	if err := db.pool.QueryRow(ctx, `INSERT INTO login_attempts (email_key) VALUES ($1) RETURNING id`, emailKey).Scan(&id); err != nil {
-		return 0, 0, fmt.Errorf("record login attempt: %w", err)
-	}
-	var seconds float64
-	err = db.pool.QueryRow(ctx, `
-		SELECT extract(epoch FROM attempted_at + $2 * interval '1 microsecond' - now())::float8
-		FROM login_attempts
-		WHERE email_key = $1 AND attempted_at > now() - $2 * interval '1 microsecond'
-		ORDER BY attempted_at DESC, id DESC
-		OFFSET $3 LIMIT 1`, emailKey, micros(window), limit).Scan(&seconds)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return id, 0, nil
-	case err != nil:
-		return id, 0, fmt.Errorf("count login attempts: %w", err)
-	}
-	return id, max(time.Duration(seconds*float64(time.Second)), time.Second), nil
+	return id, retryAfter, nil
 }
 
-// EndLoginAttempt forgets an attempt that was not a failure (refused by the
-// throttle, or cut short by an error).
+// EndLoginAttempt forgets an admitted attempt that was cut short by an
+// error before the password was checked.
 func (db *DB) EndLoginAttempt(ctx context.Context, id int64) error {
 	if _, err := db.pool.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("end login attempt: %w", err)

@@ -22,6 +22,12 @@ import (
 type App struct {
 	state *statestore.Store
 	db    *postgres.DB
+	locks keyLocks
+}
+
+// nameKey is the lock of a name within a kind.
+func nameKey(kind catalog.Kind, name string) string {
+	return "name:" + string(kind) + ":" + strings.ToLower(name)
 }
 
 // New wires the state store (writes) and SQL (reads).
@@ -75,6 +81,7 @@ func (a *App) CreateNamed(ctx context.Context, kind catalog.Kind, name string) (
 	if err != nil {
 		return Named{}, err
 	}
+	defer a.locks.lock(nameKey(kind, name))()
 	if err := a.nameTaken(ctx, kind, name, ""); err != nil {
 		return Named{}, err
 	}
@@ -95,6 +102,7 @@ func (a *App) RenameNamed(ctx context.Context, kind catalog.Kind, id, name strin
 	if err != nil {
 		return Named{}, err
 	}
+	defer a.locks.lock(statestore.Key(string(kind), id), nameKey(kind, name))()
 	doc, etag, err := a.getNamed(ctx, kind, id)
 	if err != nil {
 		return Named{}, err
@@ -119,6 +127,7 @@ func (a *App) RenameNamed(ctx context.Context, kind catalog.Kind, id, name strin
 
 // DeleteNamed removes an entry; movies that referenced it stop showing it.
 func (a *App) DeleteNamed(ctx context.Context, kind catalog.Kind, id string) error {
+	defer a.locks.lock(statestore.Key(string(kind), id))()
 	doc, etag, err := a.getNamed(ctx, kind, id)
 	if err != nil {
 		return err
@@ -279,6 +288,8 @@ func (a *App) UpdateMovie(ctx context.Context, id string, in catalog.MovieInput)
 	if err != nil {
 		return Movie{}, err
 	}
+	unlock := a.locks.lock(statestore.Key("movie", id))
+	defer unlock()
 	doc, etag, err := a.getMovie(ctx, id)
 	if err != nil {
 		return Movie{}, err
@@ -295,11 +306,13 @@ func (a *App) UpdateMovie(ctx context.Context, id string, in catalog.MovieInput)
 	if err != nil {
 		return Movie{}, err
 	}
+	unlock()
 	return a.GetMovie(ctx, id)
 }
 
 // DeleteMovie removes a movie and its videos in one transaction.
 func (a *App) DeleteMovie(ctx context.Context, id string) error {
+	defer a.locks.lock(statestore.Key("movie", id))()
 	doc, etag, err := a.getMovie(ctx, id)
 	if err != nil {
 		return err
@@ -314,6 +327,7 @@ func (a *App) DeleteMovie(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	defer a.locks.lock(keys...)()
 	for _, key := range keys {
 		var v catalogv1.Video
 		vetag, err := a.state.Get(ctx, key, &v)
@@ -474,6 +488,7 @@ func (a *App) UpdateVideo(ctx context.Context, id string, in catalog.VideoInput)
 	if err != nil {
 		return Video{}, err
 	}
+	defer a.locks.lock(statestore.Key("video", id))()
 	doc, etag, err := a.getVideo(ctx, id)
 	if err != nil {
 		return Video{}, err
@@ -498,6 +513,7 @@ func (a *App) UpdateVideo(ctx context.Context, id string, in catalog.VideoInput)
 
 // DeleteVideo removes a video.
 func (a *App) DeleteVideo(ctx context.Context, id string) error {
+	defer a.locks.lock(statestore.Key("video", id))()
 	doc, etag, err := a.getVideo(ctx, id)
 	if err != nil {
 		return err

@@ -1,0 +1,30 @@
+package app
+
+import (
+	"sync"
+	"testing"
+)
+
+func TestKeyLocksSerialisePerKey(t *testing.T) {
+	var k keyLocks
+	var wg sync.WaitGroup
+	var counter [2]int // one per key: writes under the same key must not race
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := []string{"a", "b"}[i%2]
+			unlock := k.lock(key, "shared-"+key)
+			counter[i%2]++ // a data race here would fail -race
+			unlock()
+			unlock() // a second call is harmless
+		}()
+	}
+	wg.Wait()
+	if counter[0] != 100 || counter[1] != 100 {
+		t.Fatalf("counter %v", counter)
+	}
+	if len(k.locks) != 0 {
+		t.Fatalf("locks not released: %d left", len(k.locks))
+	}
+}
