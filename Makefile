@@ -9,7 +9,7 @@ DATA      := $(ROOT)/.data
 DAPR_VERSION := 1.14.0
 SERVICES  := gateway identity movie-command movie-query
 # Modules tested by `make test`; each builds and tests on its own (GOWORK=off).
-MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack
+MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed
 GO        := go
 export GOFLAGS := -buildvcs=false
 # Topics published before anything subscribes to them (devstack creates the
@@ -26,7 +26,7 @@ help:
 	@echo "make proto  regenerate Go code from proto/"
 
 run: deps build
-	$(BIN)/devstack up -root $(ROOT)
+	$(BIN)/devstack up -root $(ROOT) -then $(BIN)/seed
 
 stop:
 	@if [ -x $(BIN)/devstack ]; then $(BIN)/devstack stop -data $(DATA); fi
@@ -45,6 +45,7 @@ deps:
 build: build-daprd
 	@mkdir -p $(BIN)
 	cd tools/devstack && GOWORK=off $(GO) build -o $(BIN)/devstack .
+	cd tools/seed && GOWORK=off $(GO) build -o $(BIN)/seed .
 	@for s in $(SERVICES); do \
 	  echo "build $$s"; (cd services/$$s && $(GO) build -o $(BIN)/$$s .); \
 	done

@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.StringVar(&o.dbSuffix, "db-suffix", "", "appended to every database name when DATA/secrets.json is first written")
 		if cmd == "up" {
 			fs.DurationVar(&o.readyTimeout, "ready-timeout", 180*time.Second, "how long to wait for every sidecar to be healthy")
+			fs.StringVar(&o.then, "then", "", "a program to run once the stack is ready (e.g. the demo-data seeder); its output goes to DATA/logs/then.log")
 		}
 	case "stop":
 		fs.StringVar(&o.data, "data", "", "data directory (default: ROOT/.data)")
@@ -117,6 +118,7 @@ type options struct {
 	data         string
 	dbSuffix     string
 	readyTimeout time.Duration
+	then         string
 }
 
 func (o *options) resolve(cmd string) error {

@@ -81,6 +81,9 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	w.Flush()
 	printInfra(stdout, o)
+	if o.then != "" {
+		runThen(ctx, o, stdout, daprToken)
+	}
 	fmt.Fprintf(stdout, "tokens:   %s\n\nCtrl-C or `make stop` to stop.\ndevstack: ready\n", tokensFile)
 
 	<-ctx.Done()
@@ -164,4 +167,27 @@ func relTo(base, path string) string {
 		return r
 	}
 	return path
+}
+
+// runThen runs the -then program to completion with the stack's environment
+// (TENFLIX_DATA, DAPR_API_TOKEN); a failure is reported, not fatal: the stack
+// stays up.
+func runThen(ctx context.Context, o options, stdout io.Writer, daprToken string) {
+	logPath := filepath.Join(o.data, "logs", "then.log")
+	logFile, err := openLog(logPath)
+	if err != nil {
+		slog.Error("-then", "err", err)
+		return
+	}
+	defer logFile.Close()
+	cmd := exec.CommandContext(ctx, o.then)
+	cmd.Dir = o.root
+	cmd.Env = append(os.Environ(), "TENFLIX_DATA="+o.data, "DAPR_API_TOKEN="+daprToken)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(stdout, "%s failed (%v): see %s\n", filepath.Base(o.then), err, relTo(o.root, logPath))
+		return
+	}
+	fmt.Fprintf(stdout, "%s done in %s (%s)\n", filepath.Base(o.then), time.Since(start).Round(100*time.Millisecond), relTo(o.root, logPath))
 }

@@ -252,3 +252,16 @@ func TestConcurrentRenamesAreSerialised(t *testing.T) {
 		}
 	}
 }
+
+// make run loads demo data (devstack up -then bin/seed); it shows up on the
+// query side.
+func TestDemoDataIsLoaded(t *testing.T) {
+	eventually(t, propagation, "demo movies on the query side", func() bool {
+		r := query(t, http.MethodGet, "/movies?q=spirited+away")
+		var l movieList
+		if r.Status == http.StatusOK {
+			r.json(t, &l)
+		}
+		return l.Total == 1 && len(l.Items) == 1 && len(l.Items[0].Actors) == 1
+	})
+}

@@ -104,7 +104,9 @@ func (s *stackProcess) start() error {
 	}
 	defer logFile.Close()
 	offset, _ := logFile.Seek(0, io.SeekEnd)
-	s.cmd = exec.Command(s.devstack, "up", "-root", s.root, "-db-suffix", s.suffix)
+	// As make run does: demo data once the stack is ready.
+	s.cmd = exec.Command(s.devstack, "up", "-root", s.root, "-db-suffix", s.suffix,
+		"-then", filepath.Join(s.root, "bin", "seed"))
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Tests sign in more often than a person would.
 	s.cmd.Env = append(os.Environ(), "AUTH_RATE_PER_MINUTE=6000", "AUTH_RATE_BURST=1000")

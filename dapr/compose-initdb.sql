@@ -1,0 +1,2 @@
+-- docker-compose: one database per service that owns data.
+CREATE DATABASE identity;

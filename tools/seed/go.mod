@@ -1,0 +1,3 @@
+module tenflix/tools/seed
+
+go 1.26
