@@ -118,7 +118,13 @@ func (c *Client) Secret(ctx context.Context, store, name string) (string, error)
 		return "", fmt.Errorf("secret %s: %w", name, ErrNotFound)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("get secret %s: %w", name, apiError(resp))
+		e := apiError(resp).(*APIError)
+		// The local file store answers a missing key with 500 ERR_SECRET_GET
+		// "... not found" rather than 404.
+		if e.ErrorCode == "ERR_SECRET_GET" && strings.Contains(e.Message, "not found") {
+			return "", fmt.Errorf("secret %s: %w", name, ErrNotFound)
+		}
+		return "", fmt.Errorf("get secret %s: %w", name, e)
 	}
 	var m map[string]string
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {

@@ -244,21 +244,13 @@ func loadKeys(ctx context.Context, store string, secrets secretReader) (*token.K
 	return token.NewKeys(signing, previous)
 }
 
-// optionalSecret returns "" for a secret that does not exist. Dapr's local
-// file store answers a missing key with 500 ERR_SECRET_GET "... not found"
-// rather than 404, so that case counts as missing too.
+// optionalSecret returns "" for a secret that does not exist.
 func optionalSecret(ctx context.Context, secrets secretReader, store, name string) (string, error) {
 	v, err := secrets.Secret(ctx, store, name)
-	var apiErr *sidecar.APIError
-	switch {
-	case err == nil:
-		return v, nil
-	case errors.Is(err, sidecar.ErrNotFound),
-		errors.As(err, &apiErr) && apiErr.ErrorCode == "ERR_SECRET_GET" && strings.Contains(apiErr.Message, "not found"):
+	if errors.Is(err, sidecar.ErrNotFound) {
 		return "", nil
-	default:
-		return "", err
 	}
+	return v, err
 }
 
 // serve runs the HTTP server, the outbox relay and the hourly pruning until

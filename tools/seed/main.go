@@ -79,7 +79,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	c := &client{base: base, http: &http.Client{Timeout: 15 * time.Second}}
 	if err := c.signIn(ctx, "admin@tenflix.local", password); err != nil {
-		return err
+		// identity creates the admin once and never resets its password: a
+		// .data deleted by hand (not by `make reset`) leaves the old account.
+		return fmt.Errorf("%w (if .data was deleted by hand, run `make reset`)", err)
 	}
 	var page struct{ Total int }
 	if err := c.do(ctx, http.MethodGet, "/api/v1/movie-command/movies?size=1", nil, http.StatusOK, &page); err != nil {

@@ -5,15 +5,11 @@ package dbtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tenflix/platform/pgdb/pgtest"
 	"tenflix/services/identity/internal/postgres"
 	"tenflix/services/identity/migrations"
 )
@@ -51,31 +47,7 @@ func New(t testing.TB) *Database {
 // NewEmpty creates a fresh, empty database and returns its URL.
 func NewEmpty(t testing.TB) string {
 	t.Helper()
-	ctx := context.Background()
-	admin := os.Getenv("PG_URL")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("PostgreSQL at %s is required: %v", admin, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "identity_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`)
-		conn.Close(context.Background())
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.NewDatabase(t, "identity_test")
 }
 
 // Exec runs SQL and returns the number of rows affected.

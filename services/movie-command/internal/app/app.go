@@ -279,7 +279,11 @@ func (a *App) CreateMovie(ctx context.Context, in catalog.MovieInput) (Movie, er
 	if err != nil {
 		return Movie{}, err
 	}
-	return a.views(ctx, []*catalogv1.Movie{doc}, true)[0], nil
+	views, err := a.views(ctx, []*catalogv1.Movie{doc}, true)
+	if err != nil {
+		return Movie{}, err
+	}
+	return views[0], nil
 }
 
 // UpdateMovie replaces a movie's fields.
@@ -353,7 +357,10 @@ func (a *App) GetMovie(ctx context.Context, id string) (Movie, error) {
 	if err != nil {
 		return Movie{}, err
 	}
-	views := a.views(ctx, []*catalogv1.Movie{doc}, true)
+	views, err := a.views(ctx, []*catalogv1.Movie{doc}, true)
+	if err != nil {
+		return Movie{}, err
+	}
 	return views[0], nil
 }
 
@@ -370,13 +377,16 @@ func (a *App) ListMovies(ctx context.Context, p postgres.Page) ([]Movie, int, er
 			return nil, 0, fmt.Errorf("decode movie: %w", err)
 		}
 	}
-	return a.views(ctx, docs, false), total, nil
+	views, err := a.views(ctx, docs, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	return views, total, nil
 }
 
 // views renders movies with the current names of their references (a
-// renamed actor shows its new name; a deleted one disappears). Lookup
-// failures degrade to the names stored with the movie.
-func (a *App) views(ctx context.Context, docs []*catalogv1.Movie, withVideos bool) []Movie {
+// renamed actor shows its new name; a deleted one disappears).
+func (a *App) views(ctx context.Context, docs []*catalogv1.Movie, withVideos bool) ([]Movie, error) {
 	var keys []string
 	for _, d := range docs {
 		for _, kind := range refKinds {
@@ -386,6 +396,9 @@ func (a *App) views(ctx context.Context, docs []*catalogv1.Movie, withVideos boo
 		}
 	}
 	names, err := a.db.CurrentNames(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Movie, len(docs))
 	for i, d := range docs {
 		m := Movie{ID: d.Id, Name: d.Name, Type: d.Type, Synopsis: d.Synopsis, MPARating: d.MpaRating,
@@ -393,11 +406,7 @@ func (a *App) views(ctx context.Context, docs []*catalogv1.Movie, withVideos boo
 		for _, kind := range refKinds {
 			list := []Named{}
 			for _, r := range *movieRefs(d, kind) {
-				name, ok := names[statestore.Key(string(kind), r.Id)]
-				if err != nil {
-					name, ok = r.Name, true
-				}
-				if ok {
+				if name, ok := names[statestore.Key(string(kind), r.Id)]; ok {
 					list = append(list, Named{ID: r.Id, Name: name})
 				}
 			}
@@ -413,14 +422,13 @@ func (a *App) views(ctx context.Context, docs []*catalogv1.Movie, withVideos boo
 			}
 		}
 		if withVideos {
-			m.Videos = []Video{}
-			if vids, _, err := a.ListVideos(ctx, d.Id, postgres.Page{Page: 1, Size: 1000}); err == nil {
-				m.Videos = vids
+			if m.Videos, _, err = a.ListVideos(ctx, d.Id, postgres.Page{Page: 1, Size: 1000}); err != nil {
+				return nil, err
 			}
 		}
 		out[i] = m
 	}
-	return out
+	return out, nil
 }
 
 // ---- videos ----

@@ -9,11 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tenflix/platform/pgdb"
 )
 
 // notDeleted filters out tombstones.
@@ -26,13 +27,9 @@ type DB struct {
 
 // Open connects and checks the connection.
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	pool, err := pgdb.Open(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("ping postgres: %w", err)
+		return nil, err
 	}
 	return &DB{pool: pool}, nil
 }
@@ -40,45 +37,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // Close releases the pool.
 func (db *DB) Close() { db.pool.Close() }
 
-// Migrate applies every *.sql file of migrations not applied yet, in name
-// order, each in its own transaction. An advisory lock serialises instances.
+// Migrate applies the embedded migrations not applied yet.
 func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
-	names, err := fs.Glob(migrations, "*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(7101)`); err != nil {
-		return fmt.Errorf("migrate lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7101)`) //nolint:errcheck
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS movie_command_migrations (
-		name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, name := range names {
-		sql, err := fs.ReadFile(migrations, name)
-		if err != nil {
-			return err
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `INSERT INTO movie_command_migrations (name) VALUES ($1) ON CONFLICT DO NOTHING`, name)
-			if err != nil || tag.RowsAffected() == 0 {
-				return err
-			}
-			_, err = tx.Exec(ctx, string(sql))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
-	}
-	return nil
+	return pgdb.Migrate(ctx, db.pool, migrations, "movie_command_migrations", 7101)
 }
 
 // Page is a 1-based page request.

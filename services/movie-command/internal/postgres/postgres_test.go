@@ -2,17 +2,13 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"tenflix/platform/pgdb/pgtest"
 	"tenflix/services/movie-command/migrations"
 )
 
@@ -27,32 +23,12 @@ const daprStateTable = `CREATE TABLE catalog_state (
 	updatedate timestamptz NULL,
 	expiredate timestamptz NULL)`
 
-// newTestDB creates a fresh database on the machine's PostgreSQL (PG_URL),
-// migrated like production, and drops it when the test ends.
+// newTestDB creates a fresh database on the machine's PostgreSQL, migrated
+// like production, and dropped when the test ends.
 func newTestDB(t *testing.T) *DB {
 	t.Helper()
 	ctx := context.Background()
-	admin := os.Getenv("PG_URL")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("PostgreSQL at %s is required: %v", admin, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "movie_command_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`)
-		conn.Close(context.Background())
-	})
-	u, _ := url.Parse(admin)
-	u.Path = "/" + name
-	db, err := Open(ctx, u.String())
+	db, err := Open(ctx, pgtest.NewDatabase(t, "movie_command_test"))
 	if err != nil {
 		t.Fatal(err)
 	}
