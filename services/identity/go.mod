@@ -8,7 +8,9 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lestrrat-go/jwx/v3 v3.4.0
 	golang.org/x/crypto v0.48.0
+	google.golang.org/protobuf v1.36.10
 	tenflix/platform v0.0.0-00010101000000-000000000000
+	tenflix/proto v0.0.0
 )
 
 require (
@@ -52,7 +54,9 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
-	google.golang.org/protobuf v1.36.10 // indirect
 )
 
-replace tenflix/platform => ../../platform
+replace (
+	tenflix/platform => ../../platform
+	tenflix/proto => ../../proto
+)

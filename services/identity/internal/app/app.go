@@ -4,23 +4,20 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protojson"
 
+	identityv1 "tenflix/proto/identity/v1"
 	"tenflix/services/identity/internal/account"
 	"tenflix/services/identity/internal/outbox"
 	"tenflix/services/identity/internal/password"
 	"tenflix/services/identity/internal/token"
-)
-
-// Event of a new account, published on TopicUsers.
-const (
-	TopicUsers          = "users"
-	EventUserRegistered = "tenflix.identity.user.registered.v1"
 )
 
 // Sign-in throttling defaults: this many failures per email within the
@@ -32,14 +29,6 @@ const (
 
 // AdminEmail is the account created at start with roles user and admin.
 const AdminEmail = "admin@tenflix.local"
-
-// UserRegistered is the data of EventUserRegistered.
-type UserRegistered struct {
-	ID           string    `json:"id"`
-	Email        string    `json:"email"`
-	Name         string    `json:"name"`
-	RegisteredAt time.Time `json:"registeredAt"`
-}
 
 // Store is the persistence the use cases need (internal/postgres).
 type Store interface {
@@ -146,8 +135,12 @@ func (a *App) create(ctx context.Context, r Registration, roles []string) (accou
 		ID: id.String(), Email: email, Name: name, PasswordHash: hash, Roles: roles,
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond), // PostgreSQL's precision
 	}
-	ev, err := outbox.New(uuid.NewString(), TopicUsers, EventUserRegistered,
-		UserRegistered{ID: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt}, u.CreatedAt)
+	data, err := protojson.Marshal(&identityv1.UserRegistered{
+		Id: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt.Format(time.RFC3339Nano)})
+	if err != nil {
+		return account.User{}, err
+	}
+	ev, err := outbox.New(uuid.NewString(), identityv1.Topic, identityv1.EventUserRegistered, json.RawMessage(data), u.CreatedAt)
 	if err != nil {
 		return account.User{}, err
 	}
