@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"tenflix/services/movie-command/internal/catalog"
 	"tenflix/services/movie-command/internal/postgres"
@@ -51,12 +52,25 @@ type Named struct {
 	Name string `json:"name"`
 }
 
+// document is a stored aggregate; deleted ones stay as tombstones.
+type document interface {
+	proto.Message
+	GetDeleted() bool
+}
+
+// getLive reads the aggregate kind:id into doc and returns its ETag; a
+// missing or deleted one is catalog.ErrNotFound.
+func getLive(ctx context.Context, state *statestore.Store, kind, id string, doc document) (string, error) {
+	etag, err := state.Get(ctx, statestore.Key(kind, id), doc)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && doc.GetDeleted()) {
+		return "", notFound(kind, id)
+	}
+	return etag, err
+}
+
 func (a *App) getNamed(ctx context.Context, kind catalog.Kind, id string) (*catalogv1.Named, string, error) {
 	var doc catalogv1.Named
-	etag, err := a.state.Get(ctx, statestore.Key(string(kind), id), &doc)
-	if errors.Is(err, catalog.ErrNotFound) || (err == nil && doc.Deleted) {
-		return nil, "", notFound(string(kind), id)
-	}
+	etag, err := getLive(ctx, a.state, string(kind), id, &doc)
 	return &doc, etag, err
 }
 
@@ -254,10 +268,7 @@ func fillMovie(doc *catalogv1.Movie, m catalog.Movie) {
 
 func (a *App) getMovie(ctx context.Context, id string) (*catalogv1.Movie, string, error) {
 	var doc catalogv1.Movie
-	etag, err := a.state.Get(ctx, statestore.Key("movie", id), &doc)
-	if errors.Is(err, catalog.ErrNotFound) || (err == nil && doc.Deleted) {
-		return nil, "", notFound("movie", id)
-	}
+	etag, err := getLive(ctx, a.state, catalogv1.AggregateMovie, id, &doc)
 	return &doc, etag, err
 }
 
@@ -454,10 +465,7 @@ func videoView(d *catalogv1.Video) Video {
 
 func (a *App) getVideo(ctx context.Context, id string) (*catalogv1.Video, string, error) {
 	var doc catalogv1.Video
-	etag, err := a.state.Get(ctx, statestore.Key("video", id), &doc)
-	if errors.Is(err, catalog.ErrNotFound) || (err == nil && doc.Deleted) {
-		return nil, "", notFound("video", id)
-	}
+	etag, err := getLive(ctx, a.state, catalogv1.AggregateVideo, id, &doc)
 	return &doc, etag, err
 }
 
