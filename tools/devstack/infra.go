@@ -36,10 +36,13 @@ const (
 
 var infraPorts = []int{kafkaPort, mongoPort}
 
-// kafkaPartitions is the partition count of every topic. The outbox publishes
-// at most about one message per second per partition of its internal topic
-// (dapr-notes.md), so this is also the local outbox throughput ceiling.
+// kafkaPartitions is the partition count of every topic but Dapr's internal
+// outbox topics.
 const kafkaPartitions = 8
+
+// outboxPartitions is the partition count of Dapr's internal outbox topics
+// (see partitionsOf).
+const outboxPartitions = 32
 
 // defaultPostgresURL is checked when no secret names a database, so that
 // `devstack infra` still guarantees a server for the integration tests.
@@ -117,27 +120,36 @@ func (i *infra) Close() {
 }
 
 // startKafka starts kfake on 127.0.0.1:port (0: any free port) persisting to dir.
+// partitionsOf gives Dapr's internal outbox topics more partitions: daprd
+// 1.14 handles each internal message with a 1 s sleep, one message at a time
+// per partition, so partitions bound how many writes per second leave the
+// outbox (and how long a burst queues).
+func partitionsOf(topic string) int32 {
+	if strings.HasSuffix(topic, "outbox") {
+		return outboxPartitions
+	}
+	return kafkaPartitions
+}
+
 func startKafka(port int, dir string, topics []string, logw io.Writer) (*kfake.Cluster, error) {
 	c, err := kfake.NewCluster(
 		kfake.Ports(port),
 		kfake.DataDir(dir),
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(kafkaPartitions),
-		kfake.SeedTopics(kafkaPartitions, topics...),
 		kfake.WithLogger(kfake.BasicLogger(logw, kfake.LogLevelWarn)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("start kafka (kfake) on port %d: %w", port, err)
 	}
-	// kfake applies SeedTopics only to an empty DataDir; a topic added to the
-	// components since then would otherwise only be auto-created, and kfake
-	// does not persist auto-created topics until a clean Close. CreateTopic
-	// persists at once.
+	// Declared topics are created here rather than auto-created: kfake does
+	// not persist auto-created topics until a clean Close, and CreateTopic
+	// persists at once. Topics already on disk keep their partitions.
 	for _, t := range topics {
 		if c.TopicInfo(t) != nil {
 			continue
 		}
-		if err := c.CreateTopic(t, kafkaPartitions, nil); err != nil {
+		if err := c.CreateTopic(t, partitionsOf(t), nil); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("create kafka topic %s: %w", t, err)
 		}
