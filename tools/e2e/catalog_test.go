@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,7 +99,7 @@ func TestCatalogWritesReachTheQuerySide(t *testing.T) {
 	mustStatus(t, r, http.StatusCreated)
 	var created movie
 	r.json(t, &created)
-	if created.ID == "" || !slices.Equal(names(created.Actors), []string{actor.Name}) {
+	if created.ID == "" || !slices.Equal(names(created.Actors), []string{actor.Name}) || !strings.Contains(string(r.Body), `"videos":[]`) {
 		t.Fatalf("created movie: %s", r.Body)
 	}
 

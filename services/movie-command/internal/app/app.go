@@ -180,20 +180,20 @@ func (a *App) ListNamed(ctx context.Context, kind catalog.Kind, q string, p post
 
 // Movie is a movie as admins see it (names of references are current).
 type Movie struct {
-	ID          string  `json:"id"`
-	Name        string  `json:"name"`
-	Type        string  `json:"type"`
-	Synopsis    string  `json:"synopsis"`
-	MPARating   string  `json:"mpaRating"`
-	ReleaseDate string  `json:"releaseDate"`
-	Rating      float64 `json:"rating"`
-	Image       string  `json:"image"`
-	Actors      []Named `json:"actors"`
-	Creators    []Named `json:"creators"`
-	Categories  []Named `json:"categories"`
-	Tags        []Named `json:"tags"`
-	Videos      []Video `json:"videos,omitempty"`
-	Notify      bool    `json:"notify"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Synopsis    string   `json:"synopsis"`
+	MPARating   string   `json:"mpaRating"`
+	ReleaseDate string   `json:"releaseDate"`
+	Rating      float64  `json:"rating"`
+	Image       string   `json:"image"`
+	Actors      []Named  `json:"actors"`
+	Creators    []Named  `json:"creators"`
+	Categories  []Named  `json:"categories"`
+	Tags        []Named  `json:"tags"`
+	Videos      *[]Video `json:"videos,omitempty"` // detail only; lists leave it out
+	Notify      bool     `json:"notify"`
 }
 
 var decode = protojson.UnmarshalOptions{DiscardUnknown: true}
@@ -433,9 +433,11 @@ func (a *App) views(ctx context.Context, docs []*catalogv1.Movie, withVideos boo
 			}
 		}
 		if withVideos {
-			if m.Videos, _, err = a.ListVideos(ctx, d.Id, postgres.Page{Page: 1, Size: 1000}); err != nil {
+			videos, _, err := a.ListVideos(ctx, d.Id, postgres.Page{Page: 1, Size: 1000})
+			if err != nil {
 				return nil, err
 			}
+			m.Videos = &videos
 		}
 		out[i] = m
 	}
