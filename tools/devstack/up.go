@@ -31,25 +31,11 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	if err := checkCommands(apps); err != nil {
 		return err
 	}
-	if err := checkNotRunning(o.data); err != nil {
-		return err
-	}
-	if err := checkPortsFree(stackPorts(apps)); err != nil {
-		return err
-	}
-
-	// Written first so that `devstack stop` also works during startup, and
-	// removed last, once everything is down.
-	removePID, err := writePID(o.data)
+	stopInfra, err := claimAndStartInfra(ctx, o, stackPorts(apps))
 	if err != nil {
 		return err
 	}
-	defer removePID()
-	inf, err := startInfra(ctx, o)
-	if err != nil {
-		return err
-	}
-	defer inf.Close()
+	defer stopInfra()
 
 	tokensFile := filepath.Join(o.data, "tokens.env")
 	daprToken, appToken, err := ensureTokens(tokensFile)
@@ -94,28 +80,41 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 // infraOnly runs Postgres check, Kafka and MongoDB until ctx is canceled: for
 // integration tests, and for running the apps with the Dapr CLI instead.
 func infraOnly(ctx context.Context, o options, stdout io.Writer) error {
-	if err := checkNotRunning(o.data); err != nil {
-		return err
-	}
-	if err := checkPortsFree(stackPorts(nil)); err != nil {
-		return err
-	}
-	removePID, err := writePID(o.data)
+	stopInfra, err := claimAndStartInfra(ctx, o, stackPorts(nil))
 	if err != nil {
 		return err
 	}
-	defer removePID()
-	inf, err := startInfra(ctx, o)
-	if err != nil {
-		return err
-	}
-	defer inf.Close()
+	defer stopInfra()
 
 	printInfra(stdout, o)
 	fmt.Fprintf(stdout, "\nCtrl-C or `make stop` to stop.\ndevstack: ready\n")
 	<-ctx.Done()
 	slog.Info("shutting down", "signal", context.Cause(ctx))
 	return nil
+}
+
+// claimAndStartInfra checks that no devstack runs on o.data and that ports
+// are free, writes the pid file, and starts the infrastructure. The returned
+// stop closes the infrastructure, then removes the pid file.
+func claimAndStartInfra(ctx context.Context, o options, ports []portUse) (stop func(), err error) {
+	if err := checkNotRunning(o.data); err != nil {
+		return nil, err
+	}
+	if err := checkPortsFree(ports); err != nil {
+		return nil, err
+	}
+	// Written first so that `devstack stop` also works during startup, and
+	// removed last, once everything is down.
+	removePID, err := writePID(o.data)
+	if err != nil {
+		return nil, err
+	}
+	inf, err := startInfra(ctx, o)
+	if err != nil {
+		removePID()
+		return nil, err
+	}
+	return func() { inf.Close(); removePID() }, nil
 }
 
 func printInfra(out io.Writer, o options) {
