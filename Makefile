@@ -16,7 +16,7 @@ export GOFLAGS := -buildvcs=false
 # others from components/): declared so that kfake persists them.
 export TENFLIX_EXTRA_TOPICS := users
 
-.PHONY: help run stop test deps build build-daprd proto infra reset bench e2e test-unit
+.PHONY: help run stop test deps build build-daprd proto infra reset bench e2e test-unit compose-env
 
 help:
 	@echo "make run    install what is missing, build, start infra + every service with its sidecar"
@@ -50,16 +50,23 @@ build: build-daprd
 	  echo "build $$s"; (cd services/$$s && $(GO) build -o $(BIN)/$$s .); \
 	done
 
-# daprd is built from the Go module proxy (no Dapr CLI here); reused when a
-# daprd of the right version is already in bin/ or on PATH.
-build-daprd:
+# daprd and sentry (Dapr's CA) are built from the Go module proxy (no Dapr CLI
+# here) by tools/daprd: upstream daprd with -tags stablecomponents plus the
+# SQLite name resolver (see tools/daprd/main.go). Rebuilt only when that module
+# changes; the Go build cache makes a rebuild take seconds.
+DAPR_TOOLS := tools/daprd/go.mod tools/daprd/go.sum tools/daprd/main.go
+DAPR_LDFLAGS := -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)
+
+build-daprd: $(BIN)/daprd $(BIN)/sentry
+
+$(BIN)/daprd: $(DAPR_TOOLS)
 	@mkdir -p $(BIN)
-	@if [ -x $(BIN)/daprd ] && $(BIN)/daprd --version 2>/dev/null | grep -qx '$(DAPR_VERSION)'; then exit 0; fi; \
-	if command -v daprd >/dev/null && daprd --version 2>/dev/null | grep -qx '$(DAPR_VERSION)'; then \
-	  ln -sf "$$(command -v daprd)" $(BIN)/daprd; exit 0; fi; \
-	echo "building daprd $(DAPR_VERSION) (first time: a few minutes)"; \
-	cd tools/daprd && GOWORK=off $(GO) build -tags stablecomponents \
-	  -ldflags "-X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o $(BIN)/daprd github.com/dapr/dapr/cmd/daprd
+	@echo "building daprd $(DAPR_VERSION) (first time on a machine: about 10 minutes)"
+	cd tools/daprd && GOWORK=off $(GO) build -tags stablecomponents -ldflags "$(DAPR_LDFLAGS)" -o $@ .
+
+$(BIN)/sentry: $(DAPR_TOOLS) tools/daprd/sentry/main.go
+	@mkdir -p $(BIN)
+	cd tools/daprd && GOWORK=off $(GO) build -ldflags "$(DAPR_LDFLAGS)" -o $@ ./sentry
 
 proto:
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null)
@@ -69,6 +76,11 @@ proto:
 # Only the infrastructure (PostgreSQL check, Kafka, MongoDB), e.g. for `dapr run -f dapr/dapr.yaml`.
 infra: deps build
 	$(BIN)/devstack infra -data $(DATA)
+
+# What docker-compose.yml refuses to start without (per-app API tokens, the CA,
+# generated secrets): .env and .compose/, never committed.
+compose-env: build
+	$(BIN)/devstack compose-env -root $(ROOT)
 
 reset: stop
 	rm -rf $(DATA)

@@ -185,19 +185,33 @@ func TestWriteSecrets(t *testing.T) {
 
 func TestEnsureTokens(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "tokens.env")
-	dapr1, app1, err := ensureTokens(file)
+	first, err := ensureTokens(file, []string{"gateway", "movie-command"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dapr1) < 32 || len(app1) < 32 || dapr1 == app1 {
-		t.Errorf("weak tokens %q %q", dapr1, app1)
+	seen := map[string]bool{}
+	for id, tok := range first {
+		for _, v := range []string{tok.dapr, tok.app} {
+			if len(v) < 32 || seen[v] {
+				t.Errorf("%s: weak or shared token %q", id, v)
+			}
+			seen[v] = true
+		}
 	}
 	if st, _ := os.Stat(file); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", st.Mode().Perm())
 	}
-	dapr2, app2, err := ensureTokens(file)
-	if err != nil || dapr2 != dapr1 || app2 != app1 {
+	// A later run keeps the tokens and adds the new app's.
+	second, err := ensureTokens(file, []string{"gateway", "movie-command", "identity"})
+	if err != nil || second["gateway"] != first["gateway"] || second["movie-command"] != first["movie-command"] {
 		t.Errorf("tokens changed on second run: %v", err)
+	}
+	if second["identity"].dapr == "" {
+		t.Error("no tokens for the new app")
+	}
+	raw, _ := os.ReadFile(file)
+	if !strings.Contains(string(raw), "MOVIE_COMMAND_DAPR_API_TOKEN="+first["movie-command"].dapr+"\n") {
+		t.Errorf("tokens.env:\n%s", raw)
 	}
 }
 

@@ -7,6 +7,8 @@
 //	devstack infra  [-root DIR] [-data DIR] [-db-suffix S]
 //	devstack stop   [-data DIR]
 //	devstack topics [-root DIR]
+//	devstack compose-env [-root DIR]
+//	devstack mongodb -addr HOST:PORT -dir DIR
 package main
 
 import (
@@ -30,6 +32,8 @@ commands:
   infra   start only infra (Postgres check, Kafka on :9092, MongoDB on :27017); runs until signal
   stop    stop a running "up" or "infra" (SIGTERM to the pid in DATA/devstack.pid)
   topics  print the Kafka topics derived from components/*.yaml
+  compose-env  generate what docker-compose.yml needs (.env with per-app tokens and trust anchors, .compose/)
+  mongodb serve FerretDB (the local MongoDB) on -addr from -dir; up and infra run it as a child
 
 run "devstack <command> -h" for its flags`
 
@@ -71,10 +75,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if cmd == "up" {
 			fs.DurationVar(&o.readyTimeout, "ready-timeout", 180*time.Second, "how long to wait for every sidecar to be healthy")
 			fs.StringVar(&o.then, "then", "", "a program to run once the stack is ready (e.g. the demo-data seeder); its output goes to DATA/logs/then.log")
+			fs.BoolVar(&o.metrics, "metrics", os.Getenv("TENFLIX_METRICS") == "1", "serve every sidecar's Prometheus metrics (daprd 1.14 listens on every interface for them); default from TENFLIX_METRICS=1")
 		}
 	case "stop":
 		fs.StringVar(&o.data, "data", "", "data directory (default: ROOT/.data)")
-	case "topics":
+	case "mongodb":
+		fs.StringVar(&o.mongoAddr, "addr", fmt.Sprintf("127.0.0.1:%d", mongoPort), "listen address")
+		fs.StringVar(&o.mongoDir, "dir", "", "data directory (SQLite files)")
+	case "topics", "compose-env":
 		fs.StringVar(&o.root, "root", "", "repository root (default: the directory above cwd that holds dapr/dapr.yaml)")
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
@@ -100,6 +108,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return infraOnly(ctx, o, stdout)
 	case "stop":
 		return stopRunning(o.data, stdout)
+	case "mongodb":
+		return serveMongo(ctx, o.mongoAddr, o.mongoDir)
+	case "compose-env":
+		return composeEnv(ctx, o, stdout)
 	default: // topics
 		topics, err := deriveTopics(o.root)
 		if err != nil {
@@ -119,9 +131,18 @@ type options struct {
 	dbSuffix     string
 	readyTimeout time.Duration
 	then         string
+	metrics      bool
+	mongoAddr    string
+	mongoDir     string
 }
 
 func (o *options) resolve(cmd string) error {
+	if cmd == "mongodb" {
+		if o.mongoDir == "" {
+			return errors.New("mongodb: -dir is required")
+		}
+		return nil
+	}
 	// stop only needs a data dir; it may be given without a repository around.
 	if o.root == "" && !(cmd == "stop" && o.data != "") {
 		root, err := findRoot()

@@ -41,7 +41,7 @@ func TestLoadRunFile_RepoTable(t *testing.T) {
 				t.Errorf("%s: %v", a.ID, err)
 			}
 		}
-		if a.ConfigFile != filepath.Join(root, "dapr", "config.yaml") || a.AppProtocol != "http" ||
+		if a.ConfigFile != filepath.Join(root, "dapr", "config", a.ID+".yaml") || a.AppProtocol != "http" ||
 			a.AppChannelAddress != "127.0.0.1" || a.LogLevel != "info" || a.Env["LOG_LEVEL"] != "info" {
 			t.Errorf("%s: common settings not applied: %+v", a.ID, a)
 		}
@@ -210,11 +210,17 @@ func TestDaprdArgs(t *testing.T) {
 	a := app{ID: "x", AppPort: 1, DaprHTTPPort: 2, DaprGRPCPort: 3, DaprInternalGRPCPort: 4, MetricsPort: 5,
 		ResourcesPaths: []string{"/r1", "/r2"}, ConfigFile: "/c.yaml", AppProtocol: "http",
 		AppChannelAddress: "127.0.0.1", LogLevel: "info"}
-	got := strings.Join(daprdArgs("daprd", a), " ")
+	set := sidecarSettings{daprd: "daprd", sentryAddr: "127.0.0.1:3900"}
+	got := strings.Join(daprdArgs(set, a), " ")
 	want := "daprd --app-id x --app-protocol http --app-channel-address 127.0.0.1 --dapr-http-port 2 " +
-		"--dapr-grpc-port 3 --dapr-internal-grpc-port 4 --metrics-port 5 --dapr-listen-addresses 127.0.0.1 " +
-		"--log-level info --app-port 1 --resources-path /r1 --resources-path /r2 --config /c.yaml"
+		"--dapr-grpc-port 3 --dapr-internal-grpc-port 4 --dapr-listen-addresses 127.0.0.1 " +
+		"--dapr-internal-grpc-listen-address 127.0.0.1 --enable-mtls --sentry-address 127.0.0.1:3900 " +
+		"--log-level info --enable-metrics=false --app-port 1 --resources-path /r1 --resources-path /r2 --config /c.yaml"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	set.metrics = true
+	if got := strings.Join(daprdArgs(set, a), " "); !strings.Contains(got, "--metrics-port 5 ") || strings.Contains(got, "enable-metrics") {
+		t.Errorf("metrics on: %s", got)
 	}
 }

@@ -20,7 +20,7 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	daprd, err := findDaprd(o.root)
+	daprd, err := findBinary(o.root, "daprd")
 	if err != nil {
 		return err
 	}
@@ -38,12 +38,21 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	defer stopInfra()
 
 	tokensFile := filepath.Join(o.data, "tokens.env")
-	daprToken, appToken, err := ensureTokens(tokensFile)
+	tokens, err := ensureTokens(tokensFile, appIDs(apps))
 	if err != nil {
 		return err
 	}
 	logDir := filepath.Join(o.data, "logs")
-	st, err := startStack(apps, daprd, daprdDir, logDir, daprToken, appToken)
+	sentry, anchors, err := startSentry(ctx, o.root, o.data, logDir)
+	if err != nil {
+		return err
+	}
+	defer stopAll([]*proc{sentry}, stopGrace) // last: sidecars renew their certificates with it
+	set := sidecarSettings{
+		daprd: daprd, workDir: daprdDir, logDir: logDir, pidDir: filepath.Join(o.data, "pids"),
+		sentryAddr: sentryAddr, trustAnchors: anchors, metrics: o.metrics,
+	}
+	st, err := startStack(apps, set, tokens)
 	if err != nil {
 		return err
 	}
@@ -57,6 +66,9 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		}
 		return err
 	}
+	// From here on a crash is restarted, not final.
+	sentry.supervise()
+	st.supervise()
 
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "\nTenflix is up (%d apps, %s)\n\n", len(apps), time.Since(begin).Round(100*time.Millisecond))
@@ -67,8 +79,12 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	w.Flush()
 	printInfra(stdout, o)
+	if o.metrics {
+		fmt.Fprintf(stdout, "metrics:  on (TENFLIX_METRICS=1): daprd 1.14 serves them on every interface, ports %d-%d\n",
+			apps[0].MetricsPort, apps[len(apps)-1].MetricsPort)
+	}
 	if o.then != "" {
-		runThen(ctx, o, stdout, daprToken)
+		runThen(ctx, o, stdout)
 	}
 	fmt.Fprintf(stdout, "tokens:   %s\n\nCtrl-C or `make stop` to stop.\ndevstack: ready\n", tokensFile)
 
@@ -124,15 +140,16 @@ func printInfra(out io.Writer, o options) {
 	fmt.Fprintf(out, "logs:     %s\n", filepath.Join(o.data, "logs"))
 }
 
-// findDaprd prefers the project's own build (make daprd) over one on PATH.
-func findDaprd(root string) (string, error) {
-	own := filepath.Join(root, "bin", "daprd")
+// findBinary prefers the project's own build (bin/NAME, from make build) over
+// one on PATH.
+func findBinary(root, name string) (string, error) {
+	own := filepath.Join(root, "bin", name)
 	if st, err := os.Stat(own); err == nil && !st.IsDir() {
 		return own, nil
 	}
-	p, err := exec.LookPath("daprd")
+	p, err := exec.LookPath(name)
 	if err != nil {
-		return "", fmt.Errorf("daprd not found in %s nor on PATH: build it first", own)
+		return "", fmt.Errorf("%s not found in %s nor on PATH: run make build first", name, own)
 	}
 	return p, nil
 }
@@ -161,6 +178,14 @@ func checkCommands(apps []app) error {
 	return nil
 }
 
+func appIDs(apps []app) []string {
+	ids := make([]string, len(apps))
+	for i, a := range apps {
+		ids[i] = a.ID
+	}
+	return ids
+}
+
 func relTo(base, path string) string {
 	if r, err := filepath.Rel(base, path); err == nil && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 		return r
@@ -169,9 +194,8 @@ func relTo(base, path string) string {
 }
 
 // runThen runs the -then program to completion with the stack's environment
-// (TENFLIX_DATA, DAPR_API_TOKEN); a failure is reported, not fatal: the stack
-// stays up.
-func runThen(ctx context.Context, o options, stdout io.Writer, daprToken string) {
+// (TENFLIX_DATA); a failure is reported, not fatal: the stack stays up.
+func runThen(ctx context.Context, o options, stdout io.Writer) {
 	logPath := filepath.Join(o.data, "logs", "then.log")
 	logFile, err := openLog(logPath)
 	if err != nil {
@@ -181,7 +205,7 @@ func runThen(ctx context.Context, o options, stdout io.Writer, daprToken string)
 	defer logFile.Close()
 	cmd := exec.CommandContext(ctx, o.then)
 	cmd.Dir = o.root
-	cmd.Env = append(os.Environ(), "TENFLIX_DATA="+o.data, "DAPR_API_TOKEN="+daprToken)
+	cmd.Env = append(os.Environ(), "TENFLIX_DATA="+o.data)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	start := time.Now()
 	if err := cmd.Run(); err != nil {

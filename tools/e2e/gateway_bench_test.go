@@ -16,9 +16,9 @@ const movieQueryApp = "http://127.0.0.1:7102"
 // the same run: latency p50/p99 over sequential requests and throughput with
 // a few concurrent clients. Run: make bench.
 func BenchmarkGatewayOverhead(b *testing.B) {
-	appToken := readEnvFile(stack.root+"/.data/tokens.env", "APP_API_TOKEN")
+	queryToken := appToken("movie-query")
 	direct := func() int {
-		return call(b, http.MethodGet, movieQueryApp+"/api/v1/movie-query/movies?size=10", nil, "dapr-api-token", appToken).Status
+		return call(b, http.MethodGet, movieQueryApp+"/api/v1/movie-query/movies?size=10", nil, "dapr-api-token", queryToken).Status
 	}
 	viaGateway := func() int {
 		return query(b, http.MethodGet, "/movies?size=10").Status

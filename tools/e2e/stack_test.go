@@ -74,7 +74,7 @@ func runWithStack(m *testing.M) int {
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "e2e: stack ready in %s\n", time.Since(start).Round(time.Millisecond))
-	stack.token = readEnvFile(filepath.Join(tmp, ".data", "tokens.env"), "DAPR_API_TOKEN")
+	stack.token = sidecarToken("movie-command")
 	if err := signIn(filepath.Join(tmp, ".data", "secrets.json")); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		dumpLogs(tmp, stack.log)
@@ -90,7 +90,7 @@ func runWithStack(m *testing.M) int {
 // stackProcess is the running `devstack up`.
 type stackProcess struct {
 	devstack, root, suffix, log string
-	token                       string // DAPR_API_TOKEN of the sidecars
+	token                       string // movie-command's DAPR_API_TOKEN (its sidecar's API)
 	adminToken, userToken       string // bearer tokens for the gateway
 	cmd                         *exec.Cmd
 	exited                      chan struct{}
@@ -313,6 +313,17 @@ func command(t testing.TB, method, path string, body any) response {
 func query(t testing.TB, method, path string) response {
 	t.Helper()
 	return call(t, method, gateway+"/api/v1/movie-query"+path, nil, "Authorization", "Bearer "+stack.userToken)
+}
+
+// sidecarToken is the DAPR_API_TOKEN with which appID calls its own sidecar;
+// appToken the APP_API_TOKEN with which that sidecar calls the app. Every app
+// has its own pair (tools/devstack/tokens.go).
+func sidecarToken(appID string) string { return stackToken(appID, "DAPR_API_TOKEN") }
+func appToken(appID string) string     { return stackToken(appID, "APP_API_TOKEN") }
+
+func stackToken(appID, kind string) string {
+	name := strings.ToUpper(strings.ReplaceAll(appID, "-", "_")) + "_" + kind
+	return readEnvFile(filepath.Join(stack.root, ".data", "tokens.env"), name)
 }
 
 // publishRaw publishes a CloudEvent through movie-command's sidecar, as an

@@ -11,106 +11,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 )
-
-// stopGrace is how long a child gets between SIGTERM and SIGKILL.
-const stopGrace = 10 * time.Second
-
-// proc is one child process (an app or a sidecar) and its log file.
-type proc struct {
-	name     string
-	logPath  string
-	cmd      *exec.Cmd
-	done     chan struct{} // closed when the process has exited
-	err      error         // exit error, valid after done
-	stopping atomic.Bool   // set before we signal it, so its exit is not "unexpected"
-}
-
-// startProc starts argv in dir with env, appending its output to logPath.
-func startProc(name string, argv []string, dir string, env []string, logPath string) (*proc, error) {
-	logf, err := openLog(logPath)
-	if err != nil {
-		return nil, err
-	}
-	// The child keeps its own copy of the descriptor.
-	defer logf.Close()
-	fmt.Fprintf(logf, "\n=== devstack %s: %s (in %s)\n", time.Now().Format(time.RFC3339), strings.Join(argv, " "), dir)
-
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = env
-	cmd.Stdout = logf
-	cmd.Stderr = logf
-	cmd.SysProcAttr = childProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, logPath: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-		// Not restarted: a crash loop would hide the cause; the log has it.
-		if !p.stopping.Load() {
-			slog.Error("process exited unexpectedly", "process", name, "err", p.exitDesc(), "log", logPath)
-		}
-	}()
-	return p, nil
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) exitDesc() string {
-	if p.err == nil {
-		return "exit status 0"
-	}
-	return p.err.Error()
-}
-
-// signal sends sig to the child's process group, so that whatever it spawned
-// (a shell wrapper's children) gets it too.
-func (p *proc) signal(sig syscall.Signal) {
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
-}
-
-// stopAll sends SIGTERM to every process, waits up to grace, then SIGKILLs
-// the ones still running.
-func stopAll(procs []*proc, grace time.Duration) {
-	for _, p := range procs {
-		p.stopping.Store(true)
-		if !p.exited() {
-			p.signal(syscall.SIGTERM)
-		}
-	}
-	deadline := time.Now().Add(grace)
-	for _, p := range procs {
-		if p.exited() {
-			continue
-		}
-		select {
-		case <-p.done:
-		case <-time.After(time.Until(deadline)):
-			slog.Warn("did not stop in time, killing", "process", p.name)
-			p.signal(syscall.SIGKILL)
-			<-p.done
-		}
-	}
-}
 
 // stack is the set of sidecars and apps of one run file.
 type stack struct {
@@ -119,21 +26,45 @@ type stack struct {
 	procs    map[string]*proc // by app id
 }
 
-// startStack starts, for every app, its sidecar and then the app itself.
-// On error, whatever was started is stopped again.
-func startStack(apps []app, daprd, daprdDir, logDir, daprToken, appToken string) (*stack, error) {
+// sidecarSettings is what every sidecar of one stack shares.
+type sidecarSettings struct {
+	daprd        string // the daprd binary
+	workDir      string // daprd's working directory (see daprdWorkDir)
+	logDir       string
+	pidDir       string
+	sentryAddr   string // Dapr's CA, for mTLS between sidecars
+	trustAnchors string // PEM of sentry's root certificate
+	// metrics turns on every sidecar's Prometheus endpoint. Off by default:
+	// daprd 1.14 ignores --metrics-listen-address and would listen on every
+	// interface (cmd/daprd/app/app.go builds metrics.Options without it).
+	metrics bool
+}
+
+// startStack starts, for every app, its sidecar and then the app itself,
+// each with the app's own pair of API tokens. On error, whatever was started
+// is stopped again.
+func startStack(apps []app, set sidecarSettings, tokens map[string]appTokens) (*stack, error) {
 	s := &stack{apps: apps, sidecars: map[string]*proc{}, procs: map[string]*proc{}}
-	tokens := []string{"DAPR_API_TOKEN=" + daprToken, "APP_API_TOKEN=" + appToken}
 	for _, a := range apps {
-		sidecar, err := startProc(a.ID+"-daprd", daprdArgs(daprd, a), daprdDir,
-			append(os.Environ(), tokens...), filepath.Join(logDir, a.ID+"-daprd.log"))
+		t := tokens[a.ID].env()
+		sidecarEnv := append(os.Environ(), t...)
+		sidecarEnv = append(sidecarEnv,
+			"DAPR_TRUST_ANCHORS="+set.trustAnchors,
+			// The address daprd registers for its internal gRPC port; it
+			// listens on loopback only.
+			"DAPR_HOST_IP=127.0.0.1",
+		)
+		name := a.ID + "-daprd"
+		sidecar, err := startProc(name, daprdArgs(set, a), set.workDir, sidecarEnv,
+			filepath.Join(set.logDir, name+".log"), filepath.Join(set.pidDir, name+".pid"))
 		if err != nil {
 			s.stop()
 			return nil, err
 		}
 		s.sidecars[a.ID] = sidecar
 
-		p, err := startProc(a.ID, a.Command, a.Dir, appEnv(a, tokens), filepath.Join(logDir, a.ID+".log"))
+		p, err := startProc(a.ID, a.Command, a.Dir, appEnv(a, t),
+			filepath.Join(set.logDir, a.ID+".log"), filepath.Join(set.pidDir, a.ID+".pid"))
 		if err != nil {
 			s.stop()
 			return nil, err
@@ -143,17 +74,34 @@ func startStack(apps []app, daprd, daprdDir, logDir, daprToken, appToken string)
 	return s, nil
 }
 
-func daprdArgs(daprd string, a app) []string {
-	args := []string{daprd,
+// supervise restarts any app or sidecar that crashes from now on.
+func (s *stack) supervise() {
+	for _, p := range s.procs {
+		p.supervise()
+	}
+	for _, p := range s.sidecars {
+		p.supervise()
+	}
+}
+
+func daprdArgs(set sidecarSettings, a app) []string {
+	args := []string{set.daprd,
 		"--app-id", a.ID,
 		"--app-protocol", a.AppProtocol,
 		"--app-channel-address", a.AppChannelAddress,
 		"--dapr-http-port", strconv.Itoa(a.DaprHTTPPort),
 		"--dapr-grpc-port", strconv.Itoa(a.DaprGRPCPort),
 		"--dapr-internal-grpc-port", strconv.Itoa(a.DaprInternalGRPCPort),
-		"--metrics-port", strconv.Itoa(a.MetricsPort),
 		"--dapr-listen-addresses", "127.0.0.1",
+		"--dapr-internal-grpc-listen-address", "127.0.0.1",
+		"--enable-mtls",
+		"--sentry-address", set.sentryAddr,
 		"--log-level", a.LogLevel,
+	}
+	if set.metrics {
+		args = append(args, "--metrics-port", strconv.Itoa(a.MetricsPort))
+	} else {
+		args = append(args, "--enable-metrics=false")
 	}
 	if a.AppPort > 0 {
 		args = append(args, "--app-port", strconv.Itoa(a.AppPort))
@@ -282,7 +230,8 @@ type portUse struct {
 }
 
 func stackPorts(apps []app) []portUse {
-	uses := []portUse{{kafkaPort, "kafka"}, {mongoPort, "mongodb"}}
+	uses := []portUse{{kafkaPort, "kafka"}, {mongoPort, "mongodb"},
+		{sentryPort, "sentry"}, {sentryHealthzPort, "sentry healthz"}}
 	for _, a := range apps {
 		if a.AppPort > 0 {
 			uses = append(uses, portUse{a.AppPort, a.ID + " appPort"})
