@@ -471,10 +471,23 @@ func (a *App) getVideo(ctx context.Context, id string) (*catalogv1.Video, string
 	return &doc, etag, err
 }
 
+// requireMovie checks ahead of the transaction, for a clear answer in the
+// common case; the database settles races with a deletion (see videoErr).
 func (a *App) requireMovie(ctx context.Context, id string) error {
 	_, _, err := a.getMovie(ctx, id)
 	if errors.Is(err, catalog.ErrNotFound) {
-		return invalid("movieId: no movie with id %q", id)
+		return noMovie(id)
+	}
+	return err
+}
+
+func noMovie(id string) error { return invalid("movieId: no movie with id %q", id) }
+
+// videoErr gives a video write that lost a race with its movie's deletion
+// the same answer as the check ahead of it.
+func videoErr(err error, movieID string) error {
+	if errors.Is(err, statestore.ErrMovieNotLive) {
+		return noMovie(movieID)
 	}
 	return err
 }
@@ -495,7 +508,7 @@ func (a *App) CreateVideo(ctx context.Context, in catalog.VideoInput) (Video, er
 		EventType: catalogv1.EventType(catalogv1.AggregateVideo, catalogv1.ActionCreated),
 	})
 	if err != nil {
-		return Video{}, err
+		return Video{}, videoErr(err, in.MovieID)
 	}
 	return videoView(doc), nil
 }
@@ -524,7 +537,7 @@ func (a *App) UpdateVideo(ctx context.Context, id string, in catalog.VideoInput)
 		EventType: catalogv1.EventType(catalogv1.AggregateVideo, catalogv1.ActionUpdated),
 	})
 	if err != nil {
-		return Video{}, err
+		return Video{}, videoErr(err, in.MovieID)
 	}
 	return videoView(doc), nil
 }
