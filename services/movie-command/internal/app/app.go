@@ -498,6 +498,9 @@ func (a *App) CreateVideo(ctx context.Context, in catalog.VideoInput) (Video, er
 	if err != nil {
 		return Video{}, err
 	}
+	// Taking turns with DeleteMovie settles the race here, ahead of the
+	// transaction: a transaction that fails stalls the outbox (keyLocks).
+	defer a.locks.lock(statestore.Key("movie", in.MovieID))()
 	if err := a.requireMovie(ctx, in.MovieID); err != nil {
 		return Video{}, err
 	}
@@ -519,7 +522,9 @@ func (a *App) UpdateVideo(ctx context.Context, id string, in catalog.VideoInput)
 	if err != nil {
 		return Video{}, err
 	}
-	defer a.locks.lock(statestore.Key("video", id))()
+	// The movie's lock too, as in CreateVideo; lock orders the keys, so the
+	// movie's comes first, as in DeleteMovie.
+	defer a.locks.lock(statestore.Key("video", id), statestore.Key("movie", in.MovieID))()
 	doc, etag, err := a.getVideo(ctx, id)
 	if err != nil {
 		return Video{}, err
