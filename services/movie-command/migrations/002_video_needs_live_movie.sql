@@ -9,7 +9,8 @@
 -- with state/postgresql/v1's queries): every outbox transaction has at least
 -- two operations (ours plus one "outbox-<uuid>" marker per upsert), so it is a
 -- real transaction, BEGIN (READ COMMITTED) ... COMMIT, one statement per
--- operation, in the order sent:
+-- operation, in the order sent (a lone statement, without the outbox, is
+-- checked at its own implicit commit just the same):
 --   create (first-write, no ETag):
 --     INSERT INTO catalog_state AS t (key, value, isbinary, expiredate)
 --     VALUES ($1, $2, $3, NULL) ON CONFLICT (key) DO UPDATE SET ...
