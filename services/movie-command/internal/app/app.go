@@ -471,10 +471,23 @@ func (a *App) getVideo(ctx context.Context, id string) (*catalogv1.Video, string
 	return &doc, etag, err
 }
 
+// requireMovie checks ahead of the transaction, for a clear answer in the
+// common case; the database settles races with a deletion (see videoErr).
 func (a *App) requireMovie(ctx context.Context, id string) error {
 	_, _, err := a.getMovie(ctx, id)
 	if errors.Is(err, catalog.ErrNotFound) {
-		return invalid("movieId: no movie with id %q", id)
+		return noMovie(id)
+	}
+	return err
+}
+
+func noMovie(id string) error { return invalid("movieId: no movie with id %q", id) }
+
+// videoErr gives a video write that lost a race with its movie's deletion
+// the same answer as the check ahead of it.
+func videoErr(err error, movieID string) error {
+	if errors.Is(err, statestore.ErrMovieNotLive) {
+		return noMovie(movieID)
 	}
 	return err
 }
@@ -485,6 +498,9 @@ func (a *App) CreateVideo(ctx context.Context, in catalog.VideoInput) (Video, er
 	if err != nil {
 		return Video{}, err
 	}
+	// Taking turns with DeleteMovie settles the race here, ahead of the
+	// transaction: a transaction that fails stalls the outbox (keyLocks).
+	defer a.locks.lock(statestore.Key("movie", in.MovieID))()
 	if err := a.requireMovie(ctx, in.MovieID); err != nil {
 		return Video{}, err
 	}
@@ -495,7 +511,7 @@ func (a *App) CreateVideo(ctx context.Context, in catalog.VideoInput) (Video, er
 		EventType: catalogv1.EventType(catalogv1.AggregateVideo, catalogv1.ActionCreated),
 	})
 	if err != nil {
-		return Video{}, err
+		return Video{}, videoErr(err, in.MovieID)
 	}
 	return videoView(doc), nil
 }
@@ -506,7 +522,9 @@ func (a *App) UpdateVideo(ctx context.Context, id string, in catalog.VideoInput)
 	if err != nil {
 		return Video{}, err
 	}
-	defer a.locks.lock(statestore.Key("video", id))()
+	// The movie's lock too, as in CreateVideo; lock orders the keys, so the
+	// movie's comes first, as in DeleteMovie.
+	defer a.locks.lock(statestore.Key("video", id), statestore.Key("movie", in.MovieID))()
 	doc, etag, err := a.getVideo(ctx, id)
 	if err != nil {
 		return Video{}, err
@@ -524,7 +542,7 @@ func (a *App) UpdateVideo(ctx context.Context, id string, in catalog.VideoInput)
 		EventType: catalogv1.EventType(catalogv1.AggregateVideo, catalogv1.ActionUpdated),
 	})
 	if err != nil {
-		return Video{}, err
+		return Video{}, videoErr(err, in.MovieID)
 	}
 	return videoView(doc), nil
 }

@@ -137,6 +137,12 @@ func TestListAndResolve(t *testing.T) {
 func TestVideosOfAMovie(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
+	// Live videos need live movies (migrations/002).
+	for _, id := range []string{"m", "other"} {
+		if err := put(t, db, "movie:"+id, movieDoc(id, 1, false)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for key, v := range map[string]string{
 		"video:1": `{"id":"1","movieId":"m","title":"b","version":"1"}`,
 		"video:2": `{"id":"2","movieId":"m","title":"A","version":"1"}`,

@@ -18,8 +18,19 @@ import (
 	"tenflix/services/movie-command/internal/catalog"
 )
 
-// uniqueNameIndex is the index of migrations/001 that enforces unique names.
-const uniqueNameIndex = "catalog_named_unique_name"
+// Constraints of the migrations, named in the error text daprd returns.
+const (
+	uniqueNameIndex = "catalog_named_unique_name"    // 001: unique names
+	videoMovieLive  = "catalog_video_movie_live"     // 002: a live video's movie is live
+	movieNoVideos   = "catalog_movie_no_live_videos" // 002: a deleted movie has no live video
+	// deadlockDetected is PostgreSQL's SQLSTATE for a transaction it aborted
+	// to break a deadlock with another one: retrying may succeed.
+	deadlockDetected = "SQLSTATE 40P01"
+)
+
+// ErrMovieNotLive: a video was written for a movie that is missing or was
+// deleted meanwhile (the database checks it at commit).
+var ErrMovieNotLive = errors.New("the video's movie is missing or deleted")
 
 var (
 	marshal   = protojson.MarshalOptions{EmitUnpopulated: true}
@@ -88,7 +99,12 @@ func (s *Store) Commit(ctx context.Context, writes ...Write) error {
 			},
 		})
 	}
-	err := s.dapr.Transact(ctx, s.name, ops)
+	return commitErr(s.dapr.Transact(ctx, s.name, ops))
+}
+
+// commitErr translates a failed transaction into the catalog's errors by
+// the constraint that daprd's error text names.
+func commitErr(err error) error {
 	var apiErr *sidecar.APIError
 	switch {
 	case err == nil:
@@ -97,6 +113,12 @@ func (s *Store) Commit(ctx context.Context, writes ...Write) error {
 		return catalog.ErrConflict
 	case errors.As(err, &apiErr) && strings.Contains(apiErr.Message, uniqueNameIndex):
 		return catalog.ErrNameTaken
+	case errors.As(err, &apiErr) && strings.Contains(apiErr.Message, videoMovieLive):
+		return ErrMovieNotLive
+	case errors.As(err, &apiErr) && strings.Contains(apiErr.Message, movieNoVideos):
+		return fmt.Errorf("%w: a video was added to the movie meanwhile", catalog.ErrConflict)
+	case errors.As(err, &apiErr) && strings.Contains(apiErr.Message, deadlockDetected):
+		return fmt.Errorf("%w: %s", catalog.ErrConflict, apiErr.Message)
 	default:
 		return err
 	}
