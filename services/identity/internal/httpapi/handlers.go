@@ -41,7 +41,7 @@ func fail(c *gin.Context, err error) {
 	case errors.Is(err, password.ErrBusy):
 		// Hashing is bounded (memory); a slot frees up within milliseconds.
 		c.Header("Retry-After", "1")
-		err = apierror.New(apierror.Unavailable, "too many sign-ins at once; try again in a second")
+		err = apierror.New(apierror.Unavailable, "too busy checking passwords; try again in a second")
 	case errors.Is(err, account.ErrEmailTaken):
 		err = apierror.New(apierror.Conflict, "an account with this email already exists")
 	case errors.Is(err, account.ErrBadCredentials):
