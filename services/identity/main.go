@@ -114,22 +114,21 @@ func loadSettings(env config.Env) (settings, error) {
 		return d
 	}
 	s := settings{
-		Port:            port("APP_PORT", "7103"),
-		DaprPort:        port("DAPR_HTTP_PORT", "3503"),
-		DaprToken:       r.String("DAPR_API_TOKEN", ""),
-		AppToken:        r.String("APP_API_TOKEN", ""),
-		SecretStore:     r.String("SECRET_STORE", "secretstore"),
-		PubSub:          r.String("PUBSUB", "pubsub"),
-		Issuer:          strings.TrimRight(r.String("OIDC_ISSUER", "http://127.0.0.1:8080"), "/"),
-		Audience:        r.String("OIDC_AUDIENCE", "tenflix-api"),
-		AccessTTL:       duration("ACCESS_TOKEN_TTL", "15m", time.Minute, 24*time.Hour),
-		RefreshTTL:      duration("REFRESH_TOKEN_TTL", "720h", 5*time.Minute, 365*24*time.Hour),
-		AdminPassword:   r.String("ADMIN_PASSWORD", ""),
-		LogLevel:        r.String("LOG_LEVEL", "info"),
-		HashConcurrency: number("HASH_CONCURRENCY", strconv.Itoa(password.DefaultConcurrency()), 1, 1024),
-		HashWait:        duration("HASH_WAIT", password.DefaultWait.String(), 10*time.Millisecond, 30*time.Second),
+		Port:          port("APP_PORT", "7103"),
+		DaprPort:      port("DAPR_HTTP_PORT", "3503"),
+		DaprToken:     r.String("DAPR_API_TOKEN", ""),
+		AppToken:      r.String("APP_API_TOKEN", ""),
+		SecretStore:   r.String("SECRET_STORE", "secretstore"),
+		PubSub:        r.String("PUBSUB", "pubsub"),
+		Issuer:        strings.TrimRight(r.String("OIDC_ISSUER", "http://127.0.0.1:8080"), "/"),
+		Audience:      r.String("OIDC_AUDIENCE", "tenflix-api"),
+		AccessTTL:     duration("ACCESS_TOKEN_TTL", "15m", time.Minute, 24*time.Hour),
+		RefreshTTL:    duration("REFRESH_TOKEN_TTL", "720h", 5*time.Minute, 365*24*time.Hour),
+		AdminPassword: r.String("ADMIN_PASSWORD", ""),
+		LogLevel:      r.String("LOG_LEVEL", "info"),
 	}
-
+	s.HashConcurrency = number("HASH_CONCURRENCY", strconv.Itoa(password.DefaultConcurrency()), 1, 1024)
+	s.HashWait = duration("HASH_WAIT", password.DefaultWait.String(), 10*time.Millisecond, 30*time.Second)
 	if u, err := url.Parse(s.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		u.RawQuery != "" || u.Fragment != "" {
 		errs = append(errs, fmt.Errorf("OIDC_ISSUER must be an http(s) URL without query or fragment, got %q", s.Issuer))
