@@ -24,9 +24,11 @@ import (
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
 	"tenflix/platform/sidecar"
+	"tenflix/services/identity/internal/account"
 	"tenflix/services/identity/internal/app"
 	"tenflix/services/identity/internal/httpapi"
 	"tenflix/services/identity/internal/outbox"
+	"tenflix/services/identity/internal/password"
 	"tenflix/services/identity/internal/postgres"
 	"tenflix/services/identity/internal/token"
 	"tenflix/services/identity/migrations"
@@ -65,6 +67,10 @@ type settings struct {
 	RefreshTTL    time.Duration
 	AdminPassword string
 	LogLevel      string
+	// HashConcurrency argon2id computations at once, each waiting at most
+	// HashWait for a slot (internal/password.Limits says why).
+	HashConcurrency int
+	HashWait        time.Duration
 }
 
 // LogValue is the configuration as it may be logged: no token, no password.
@@ -76,6 +82,7 @@ func (s settings) LogValue() slog.Value {
 		slog.String("issuer", s.Issuer), slog.String("audience", s.Audience),
 		slog.String("access_token_ttl", s.AccessTTL.String()), slog.String("refresh_token_ttl", s.RefreshTTL.String()),
 		slog.Bool("admin_password_set", s.AdminPassword != ""), slog.String("log_level", s.LogLevel),
+		slog.Int("hash_concurrency", s.HashConcurrency), slog.String("hash_wait", s.HashWait.String()),
 	)
 }
 
@@ -87,6 +94,14 @@ func loadSettings(env config.Env) (settings, error) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 65535 {
 			errs = append(errs, fmt.Errorf("%s must be a port number, got %q", name, v))
+		}
+		return n
+	}
+	number := func(name, def string, lo, hi int) int {
+		v := r.String(name, def)
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s must be a number from %d to %d, got %q", name, lo, hi, v))
 		}
 		return n
 	}
@@ -112,6 +127,8 @@ func loadSettings(env config.Env) (settings, error) {
 		AdminPassword: r.String("ADMIN_PASSWORD", ""),
 		LogLevel:      r.String("LOG_LEVEL", "info"),
 	}
+	s.HashConcurrency = number("HASH_CONCURRENCY", strconv.Itoa(password.DefaultConcurrency()), 1, 1024)
+	s.HashWait = duration("HASH_WAIT", password.DefaultWait.String(), 10*time.Millisecond, 30*time.Second)
 	if u, err := url.Parse(s.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		u.RawQuery != "" || u.Fragment != "" {
 		errs = append(errs, fmt.Errorf("OIDC_ISSUER must be an http(s) URL without query or fragment, got %q", s.Issuer))
@@ -203,6 +220,7 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 		Store:      db,
 		Issuer:     token.NewIssuer(keys, s.Issuer, s.Audience, s.AccessTTL),
 		RefreshTTL: s.RefreshTTL,
+		HashLimits: password.Limits{Concurrent: s.HashConcurrency, Wait: s.HashWait},
 		OnEvent:    relay.Notify,
 		Log:        log,
 	})
@@ -274,7 +292,7 @@ func (s *server) prune(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := s.db.Prune(ctx, app.DefaultFailureWindow); err != nil && ctx.Err() == nil {
+			if err := s.db.Prune(ctx, account.DefaultLoginPolicy.Window); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "prune failed", "err", err)
 			}
 		}

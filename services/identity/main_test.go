@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"tenflix/services/identity/internal/dbtest"
+	"tenflix/services/identity/internal/password"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -30,11 +31,13 @@ func envOf(m map[string]string) func(string) string {
 func TestLoadSettings(t *testing.T) {
 	defaults := settings{Port: 7103, DaprPort: 3503, SecretStore: "secretstore", PubSub: "pubsub",
 		Issuer: "http://127.0.0.1:8080", Audience: "tenflix-api", AccessTTL: 15 * time.Minute,
-		RefreshTTL: 30 * 24 * time.Hour, LogLevel: "info"}
+		RefreshTTL: 30 * 24 * time.Hour, LogLevel: "info",
+		HashConcurrency: password.DefaultConcurrency(), HashWait: password.DefaultWait}
 	all := defaults
 	all.Port, all.DaprPort, all.DaprToken, all.AppToken = 8000, 3600, "dt", "at"
 	all.Issuer, all.Audience, all.AccessTTL, all.RefreshTTL = "https://auth.tenflix.example", "api", 5*time.Minute, 7*24*time.Hour
 	all.AdminPassword, all.LogLevel = "pw", "debug"
+	all.HashConcurrency, all.HashWait = 16, 3*time.Second
 
 	for _, tt := range []struct {
 		name    string
@@ -45,12 +48,15 @@ func TestLoadSettings(t *testing.T) {
 		{"defaults", nil, defaults, ""},
 		{"all set", map[string]string{"APP_PORT": "8000", "DAPR_HTTP_PORT": "3600", "DAPR_API_TOKEN": "dt",
 			"APP_API_TOKEN": "at", "OIDC_ISSUER": "https://auth.tenflix.example/", "OIDC_AUDIENCE": "api",
-			"ACCESS_TOKEN_TTL": "5m", "REFRESH_TOKEN_TTL": "7d", "ADMIN_PASSWORD": "pw", "LOG_LEVEL": "debug"}, all, ""},
+			"ACCESS_TOKEN_TTL": "5m", "REFRESH_TOKEN_TTL": "7d", "ADMIN_PASSWORD": "pw", "LOG_LEVEL": "debug",
+			"HASH_CONCURRENCY": "16", "HASH_WAIT": "3s"}, all, ""},
 		{"bad port", map[string]string{"APP_PORT": "http"}, settings{}, "APP_PORT"},
 		{"port out of range", map[string]string{"DAPR_HTTP_PORT": "70000"}, settings{}, "DAPR_HTTP_PORT"},
 		{"bad ttl", map[string]string{"ACCESS_TOKEN_TTL": "soon"}, settings{}, "ACCESS_TOKEN_TTL"},
 		{"ttl too long", map[string]string{"ACCESS_TOKEN_TTL": "48h"}, settings{}, "ACCESS_TOKEN_TTL"},
 		{"refresh shorter than access", map[string]string{"ACCESS_TOKEN_TTL": "1h", "REFRESH_TOKEN_TTL": "30m"}, settings{}, "REFRESH_TOKEN_TTL"},
+		{"no hashing at all", map[string]string{"HASH_CONCURRENCY": "0"}, settings{}, "HASH_CONCURRENCY"},
+		{"hash wait too long", map[string]string{"HASH_WAIT": "1m"}, settings{}, "HASH_WAIT"},
 		{"bad issuer", map[string]string{"OIDC_ISSUER": "tenflix"}, settings{}, "OIDC_ISSUER"},
 		{"issuer with query", map[string]string{"OIDC_ISSUER": "http://a/?x=1"}, settings{}, "OIDC_ISSUER"},
 		{"every error at once", map[string]string{"APP_PORT": "x", "OIDC_ISSUER": "ftp://a"}, settings{}, "OIDC_ISSUER"},

@@ -69,8 +69,47 @@ func invalid(format string, args ...any) error {
 	return &ValidationError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// ThrottledError: too many failed sign-ins for an email; RetryAfter is when
-// the next attempt will be considered.
+// LoginPolicy is how failed sign-ins slow guessing down without letting
+// anyone lock an owner out. Failures are counted per account (email, known
+// or not) and per client (the address the gateway saw) within Window:
+//
+//   - A client with ClientLimit failures for an account is refused (429,
+//     Retry-After) for that account until the oldest of them leaves the
+//     window, even with the right password: otherwise its guessing goes on.
+//     Other clients are not affected.
+//   - Once an account has SlowAfter failures from all clients together, a
+//     client that already failed for it must space its attempts by
+//     Spacing(failures): 1 s, doubling every ClientLimit further failures, up
+//     to Window. This slows guessing spread over many addresses.
+//   - A client with no failure for the account is never refused: the owner
+//     signing in from a fresh client gets a password check, whatever others
+//     did. A success forgets that client's failures only (the account-wide
+//     count describes an attack and is left to expire).
+type LoginPolicy struct {
+	Window      time.Duration
+	ClientLimit int
+	SlowAfter   int
+}
+
+// DefaultLoginPolicy: 5 guesses per client and account per 15 minutes;
+// account-wide slow-down from 10 failures on.
+var DefaultLoginPolicy = LoginPolicy{Window: 15 * time.Minute, ClientLimit: 5, SlowAfter: 10}
+
+// Spacing is the least time a client with failures must leave between its
+// attempts on an account that has accountFailures failures in the window.
+func (p LoginPolicy) Spacing(accountFailures int) time.Duration {
+	if accountFailures < p.SlowAfter {
+		return 0
+	}
+	doublings := (accountFailures - p.SlowAfter) / max(p.ClientLimit, 1)
+	if doublings > 30 { // no overflow; Window caps it long before
+		return p.Window
+	}
+	return min(time.Second<<doublings, p.Window)
+}
+
+// ThrottledError: too many failed sign-ins from this client for an account;
+// RetryAfter is when its next attempt will be considered.
 type ThrottledError struct {
 	RetryAfter time.Duration
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func isInvalid(err error) bool {
@@ -128,5 +129,17 @@ func TestCommonListIsLoaded(t *testing.T) {
 func TestIsAdmin(t *testing.T) {
 	if (User{Roles: []string{RoleUser}}).IsAdmin() || !(User{Roles: []string{RoleUser, RoleAdmin}}).IsAdmin() {
 		t.Fatal("IsAdmin")
+	}
+}
+
+func TestLoginPolicySpacing(t *testing.T) {
+	p := DefaultLoginPolicy
+	for failures, want := range map[int]time.Duration{
+		0: 0, 9: 0, 10: time.Second, 14: time.Second, 15: 2 * time.Second, 20: 4 * time.Second,
+		40: 64 * time.Second, 55: 512 * time.Second, 60: 15 * time.Minute, 1 << 20: 15 * time.Minute,
+	} {
+		if got := p.Spacing(failures); got != want {
+			t.Errorf("Spacing(%d) = %s, want %s", failures, got, want)
+		}
 	}
 }

@@ -20,13 +20,6 @@ import (
 	"tenflix/services/identity/internal/token"
 )
 
-// Sign-in throttling defaults: this many failures per email within the
-// window make further attempts wait until the window passes.
-const (
-	DefaultMaxFailures   = 5
-	DefaultFailureWindow = 15 * time.Minute
-)
-
 // AdminEmail is the account created at start with roles user and admin.
 const AdminEmail = "admin@tenflix.local"
 
@@ -36,9 +29,9 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (account.User, error)
 	UserByID(ctx context.Context, id string) (account.User, error)
 
-	BeginLoginAttempt(ctx context.Context, emailKey string, limit int, window time.Duration) (int64, time.Duration, error)
+	BeginLoginAttempt(ctx context.Context, emailKey, clientKey string, p account.LoginPolicy) (int64, time.Duration, error)
 	EndLoginAttempt(ctx context.Context, id int64) error
-	ClearLoginAttempts(ctx context.Context, emailKey string) error
+	ClearLoginAttempts(ctx context.Context, emailKey, clientKey string) error
 
 	CreateRefreshToken(ctx context.Context, hash []byte, userID, familyID string, ttl time.Duration) error
 	RotateRefreshToken(ctx context.Context, old, next []byte, ttl time.Duration) (account.User, error)
@@ -52,11 +45,13 @@ type Options struct {
 	// PasswordParams are the argon2id costs of new hashes (default
 	// password.Recommended; tests lower them).
 	PasswordParams password.Params
-	RefreshTTL     time.Duration
-	// MaxFailures sign-in failures per email within FailureWindow make
-	// further attempts answer "throttled" until the window passes.
-	MaxFailures   int
-	FailureWindow time.Duration
+	// HashLimits bound the argon2id computations at once (memory: each
+	// holds PasswordParams.Memory); zero fields take password's defaults.
+	HashLimits password.Limits
+	RefreshTTL time.Duration
+	// Login is the sign-in throttling policy; zero fields take
+	// account.DefaultLoginPolicy's.
+	Login account.LoginPolicy
 	// OnEvent is called after a commit wrote an outbox event (wakes the relay).
 	OnEvent func()
 	Log     *slog.Logger
@@ -75,11 +70,14 @@ func New(opt Options) (*App, error) {
 	if opt.PasswordParams == (password.Params{}) {
 		opt.PasswordParams = password.Recommended
 	}
-	if opt.MaxFailures == 0 {
-		opt.MaxFailures = DefaultMaxFailures
+	if opt.Login.Window == 0 {
+		opt.Login.Window = account.DefaultLoginPolicy.Window
 	}
-	if opt.FailureWindow == 0 {
-		opt.FailureWindow = DefaultFailureWindow
+	if opt.Login.ClientLimit == 0 {
+		opt.Login.ClientLimit = account.DefaultLoginPolicy.ClientLimit
+	}
+	if opt.Login.SlowAfter == 0 {
+		opt.Login.SlowAfter = account.DefaultLoginPolicy.SlowAfter
 	}
 	if opt.OnEvent == nil {
 		opt.OnEvent = func() {}
@@ -90,8 +88,8 @@ func New(opt Options) (*App, error) {
 	if opt.Store == nil || opt.Issuer == nil || opt.RefreshTTL <= 0 {
 		return nil, errors.New("app: store, issuer and refresh TTL are required")
 	}
-	h := password.NewHasher(opt.PasswordParams)
-	dummy, err := h.Hash(uuid.NewString())
+	h := password.NewHasher(opt.PasswordParams, opt.HashLimits)
+	dummy, err := h.HashPatiently(context.Background(), uuid.NewString())
 	if err != nil {
 		return nil, err
 	}
@@ -106,12 +104,14 @@ type Registration struct {
 }
 
 // Register creates an account with the user role only (never admin) and
-// writes its UserRegistered event in the same transaction.
+// writes its UserRegistered event in the same transaction. When hashing is
+// at capacity it fails with password.ErrBusy.
 func (a *App) Register(ctx context.Context, r Registration) (account.User, error) {
-	return a.create(ctx, r, []string{account.RoleUser})
+	return a.create(ctx, r, []string{account.RoleUser}, a.hasher.Hash)
 }
 
-func (a *App) create(ctx context.Context, r Registration, roles []string) (account.User, error) {
+func (a *App) create(ctx context.Context, r Registration, roles []string,
+	hashPassword func(context.Context, string) (string, error)) (account.User, error) {
 	email, err := account.NormalizeEmail(r.Email)
 	if err != nil {
 		return account.User{}, err
@@ -123,7 +123,7 @@ func (a *App) create(ctx context.Context, r Registration, roles []string) (accou
 	if err := account.CheckPassword(r.Password, email, name); err != nil {
 		return account.User{}, err
 	}
-	hash, err := a.hasher.Hash(r.Password)
+	hash, err := hashPassword(ctx, r.Password)
 	if err != nil {
 		return account.User{}, err
 	}
@@ -158,11 +158,14 @@ type Tokens struct {
 	RefreshToken string
 }
 
-// PasswordGrant signs in with email and password. Unknown emails and wrong
+// PasswordGrant signs in with email and password from clientKey (the
+// client's address as the gateway saw it). Unknown emails and wrong
 // passwords are one error, and cost the same (a dummy hash is verified).
-// After MaxFailures failures for an email within FailureWindow, attempts
-// are refused with *account.ThrottledError, even with the right password.
-func (a *App) PasswordGrant(ctx context.Context, email, pw string) (Tokens, error) {
+// Failures are throttled per client and per account as Options.Login says
+// (*account.ThrottledError, even with the right password, for the client
+// that failed); a client with no failure is never refused by it. When
+// hashing is at capacity it fails with password.ErrBusy (not a failure).
+func (a *App) PasswordGrant(ctx context.Context, clientKey, email, pw string) (Tokens, error) {
 	key := account.EmailKey(email)
 	switch {
 	case key == "" || pw == "":
@@ -172,7 +175,7 @@ func (a *App) PasswordGrant(ctx context.Context, email, pw string) (Tokens, erro
 	case len(pw) > 4*account.MaxPasswordLen:
 		return Tokens{}, &account.ValidationError{Msg: fmt.Sprintf("password must be at most %d characters", account.MaxPasswordLen)}
 	}
-	attempt, retryAfter, err := a.opt.Store.BeginLoginAttempt(ctx, key, a.opt.MaxFailures, a.opt.FailureWindow)
+	attempt, retryAfter, err := a.opt.Store.BeginLoginAttempt(ctx, key, clientKey, a.opt.Login)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -189,15 +192,18 @@ func (a *App) PasswordGrant(ctx context.Context, email, pw string) (Tokens, erro
 	if found {
 		hash = u.PasswordHash
 	}
-	ok, err := password.Verify(hash, pw)
+	ok, err := a.hasher.Verify(ctx, hash, pw)
 	if err != nil {
 		a.endAttempt(ctx, attempt)
+		if errors.Is(err, password.ErrBusy) {
+			return Tokens{}, err
+		}
 		return Tokens{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
 	}
 	if !found || !ok {
 		return Tokens{}, account.ErrBadCredentials // the attempt stays: a failure
 	}
-	if err := a.opt.Store.ClearLoginAttempts(ctx, key); err != nil {
+	if err := a.opt.Store.ClearLoginAttempts(ctx, key, clientKey); err != nil {
 		return Tokens{}, err
 	}
 	return a.issue(func(hash []byte) (account.User, error) {
@@ -294,8 +300,9 @@ func (a *App) EnsureAdmin(ctx context.Context, pw string) (created bool, err err
 	case pw == "":
 		return false, errors.New("admin account missing and no admin password (secret identity-admin-password or ADMIN_PASSWORD)")
 	}
+	// Patient: a start must not fail because sign-ins keep the hasher busy.
 	_, err = a.create(ctx, Registration{Email: AdminEmail, Password: pw, Name: "Administrator"},
-		[]string{account.RoleUser, account.RoleAdmin})
+		[]string{account.RoleUser, account.RoleAdmin}, a.hasher.HashPatiently)
 	if errors.Is(err, account.ErrEmailTaken) {
 		return false, nil // another instance created it meanwhile
 	}

@@ -16,6 +16,7 @@ import (
 	"tenflix/platform/httpserver"
 	"tenflix/services/identity/internal/account"
 	"tenflix/services/identity/internal/app"
+	"tenflix/services/identity/internal/password"
 )
 
 type handlers struct {
@@ -36,7 +37,11 @@ func fail(c *gin.Context, err error) {
 	case errors.As(err, &te):
 		secs := int(math.Ceil(te.RetryAfter.Seconds()))
 		c.Header("Retry-After", strconv.Itoa(secs))
-		err = apierror.New(apierror.RateLimited, "too many failed sign-in attempts for this account; try again in %d seconds", secs)
+		err = apierror.New(apierror.RateLimited, "too many failed sign-in attempts for this account from this client; try again in %d seconds", secs)
+	case errors.Is(err, password.ErrBusy):
+		// Hashing is bounded (memory); a slot frees up within milliseconds.
+		c.Header("Retry-After", "1")
+		err = apierror.New(apierror.Unavailable, "too busy checking passwords; try again in a second")
 	case errors.Is(err, account.ErrEmailTaken):
 		err = apierror.New(apierror.Conflict, "an account with this email already exists")
 	case errors.Is(err, account.ErrBadCredentials):
@@ -126,7 +131,7 @@ func (h *handlers) token(c *gin.Context) {
 	var tokens app.Tokens
 	switch grant := form.Get("grant_type"); grant {
 	case "password":
-		tokens, err = h.app.PasswordGrant(c, form.Get("username"), form.Get("password"))
+		tokens, err = h.app.PasswordGrant(c, clientKey(c), form.Get("username"), form.Get("password"))
 	case "refresh_token":
 		tokens, err = h.app.RefreshGrant(c, form.Get("refresh_token"))
 	case "":

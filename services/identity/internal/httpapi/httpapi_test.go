@@ -40,7 +40,7 @@ var (
 	currentKey, oldKey *rsa.PrivateKey
 )
 
-func rsaKeys(t *testing.T) (*rsa.PrivateKey, *rsa.PrivateKey) {
+func rsaKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	t.Helper()
 	keysOnce.Do(func() {
 		currentKey, _ = rsa.GenerateKey(rand.Reader, 2048)
@@ -52,13 +52,19 @@ func rsaKeys(t *testing.T) (*rsa.PrivateKey, *rsa.PrivateKey) {
 // env is the service's HTTP API over a fresh database, with the admin
 // account bootstrapped like at start; the sidecar is not involved.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	db   *dbtest.Database
 	h    http.Handler
 	keys *token.Keys
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvWith(t, func(*app.Options) {})
+}
+
+// newEnvWith is newEnv with options changed by change.
+func newEnvWith(t testing.TB, change func(*app.Options)) *env {
 	t.Helper()
 	db := dbtest.New(t)
 	cur, prev := rsaKeys(t)
@@ -67,13 +73,15 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	a, err := app.New(app.Options{
+	opt := app.Options{
 		Store:          db,
 		Issuer:         token.NewIssuer(keys, issuer, audience, 15*time.Minute),
 		PasswordParams: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
 		RefreshTTL:     30 * 24 * time.Hour,
 		Log:            log,
-	})
+	}
+	change(&opt)
+	a, err := app.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +94,7 @@ func newEnv(t *testing.T) *env {
 
 type response struct {
 	*httptest.ResponseRecorder
-	t *testing.T
+	t testing.TB
 }
 
 // do sends a request as the sidecar would (with the app token).
@@ -119,6 +127,15 @@ func (e *env) token(form url.Values) response {
 func (e *env) login(email, pw string) response {
 	e.t.Helper()
 	return e.token(url.Values{"grant_type": {"password"}, "username": {email}, "password": {pw}})
+}
+
+// loginFrom signs in as the gateway forwards a client at address ip (daprd
+// appends its own host address).
+func (e *env) loginFrom(ip, email, pw string) response {
+	e.t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {pw}}
+	return e.do(http.MethodPost, "/api/v1/auth/token", "application/x-www-form-urlencoded", form.Encode(),
+		"X-Forwarded-For", ip+", 10.0.0.5")
 }
 
 func (e *env) refresh(rt string) response {
@@ -334,36 +351,118 @@ func TestTokenEndpointRefusesBadRequests(t *testing.T) {
 		form, "").status(http.StatusBadRequest)
 }
 
+// Five wrong passwords for an email from one client throttle that client
+// only. (Before per-client counting, the sixth attempt was refused for
+// everyone, the owner with the right password included: a lock-out anyone
+// could cause.)
 func TestRepeatedFailuresAreThrottled(t *testing.T) {
 	e := newEnv(t)
+	const a, b = "198.51.100.1", "198.51.100.2"
 	e.register("ann@example.com", goodPW, "Ann").status(http.StatusCreated)
 	for i := range 5 {
-		if r := e.login("ann@example.com", fmt.Sprintf("wrong guess %d", i)); r.Code != http.StatusUnauthorized {
+		if r := e.loginFrom(a, "ann@example.com", fmt.Sprintf("wrong guess %d", i)); r.Code != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d %s", i+1, r.Code, r.Body)
 		}
 	}
-	// Now even the right password waits: otherwise guessing goes on.
-	r := e.login("Ann@Example.com", goodPW).status(http.StatusTooManyRequests)
+	// Now even the right password waits, from that client: otherwise its
+	// guessing goes on.
+	r := e.loginFrom(a, "Ann@Example.com", goodPW).status(http.StatusTooManyRequests)
 	if code, _ := r.envelope(); code != "rate_limited" {
 		t.Fatal(code)
 	}
 	if ra := r.Header().Get("Retry-After"); ra == "" || ra == "0" {
 		t.Fatalf("Retry-After %q", ra)
 	}
+	// The owner from another client signs in; the guesser stays throttled.
+	e.loginFrom(b, "ann@example.com", goodPW).tokens()
+	e.loginFrom(a, "ann@example.com", goodPW).status(http.StatusTooManyRequests)
 	// Other accounts are not affected.
-	e.login("admin@tenflix.local", adminPW).tokens()
+	e.loginFrom(a, "admin@tenflix.local", adminPW).tokens()
 	// Unknown emails are throttled the same way (no account enumeration).
 	for range 5 {
-		e.login("ghost@example.com", "whatever it is").status(http.StatusUnauthorized)
+		e.loginFrom(a, "ghost@example.com", "whatever it is").status(http.StatusUnauthorized)
 	}
-	e.login("ghost@example.com", "whatever it is").status(http.StatusTooManyRequests)
+	e.loginFrom(a, "ghost@example.com", "whatever it is").status(http.StatusTooManyRequests)
 
-	// The failures leave the window: the right password works again and
-	// resets the count.
+	// The failures leave the window: the right password works again from
+	// the guessing client, and resets its count.
 	e.db.Exec(t, `UPDATE login_attempts SET attempted_at = attempted_at - interval '15 minutes 1 second'`)
-	e.login("ann@example.com", goodPW).tokens()
+	e.loginFrom(a, "ann@example.com", goodPW).tokens()
 	if n := e.db.QueryInt(t, `SELECT count(*) FROM login_attempts WHERE email_key = 'ann@example.com'`); n != 0 {
 		t.Fatalf("%d attempts left after a success", n)
+	}
+}
+
+// Guessing spread over many clients slows down the clients that failed;
+// the owner from a fresh client still signs in at once.
+func TestNobodyCanLockTheOwnerOut(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@example.com", goodPW, "Ann").status(http.StatusCreated)
+	for i := range 30 {
+		e.loginFrom(fmt.Sprintf("203.0.113.%d", i), "ann@example.com", "wrong guess!").status(http.StatusUnauthorized)
+	}
+	r := e.loginFrom("203.0.113.1", "ann@example.com", "another guess").status(http.StatusTooManyRequests)
+	if ra := r.Header().Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After %q", ra)
+	}
+	e.loginFrom("192.0.2.200", "ann@example.com", goodPW).tokens()
+}
+
+func TestClientIsTheAddressTheGatewaySaw(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct{ xff, want string }{
+		{"198.51.100.7, 10.0.0.5", "198.51.100.7"},
+		{"::ffff:198.51.100.8", "198.51.100.8"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"", "192.0.2.1"}, // no header: httptest's peer address
+		{"not an address", "192.0.2.1"},
+	} {
+		e.do(http.MethodPost, "/api/v1/auth/token", "application/x-www-form-urlencoded",
+			url.Values{"grant_type": {"password"}, "username": {"ghost@example.com"}, "password": {"guess " + tt.xff}}.Encode(),
+			"X-Forwarded-For", tt.xff).status(http.StatusUnauthorized)
+		if n := e.db.QueryInt(t, `SELECT count(*) FROM login_attempts WHERE client_key = $1`, tt.want); n == 0 {
+			t.Errorf("X-Forwarded-For %q: no attempt counted for %s", tt.xff, tt.want)
+		}
+		e.db.Exec(t, `DELETE FROM login_attempts`)
+	}
+}
+
+// Past the hashing bound, sign-ins and registrations get 503 with
+// Retry-After in the envelope instead of queueing (and no failure counted).
+func TestHashingAtCapacityAnswersUnavailable(t *testing.T) {
+	e := newEnvWith(t, func(o *app.Options) {
+		o.PasswordParams = password.Recommended // slow enough to overlap
+		o.HashLimits = password.Limits{Concurrent: 1, Wait: time.Millisecond}
+	})
+	e.register("ann@example.com", goodPW, "Ann").status(http.StatusCreated)
+	const n = 8
+	codes := make(chan response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			codes <- e.loginFrom(fmt.Sprintf("203.0.113.%d", i), "ann@example.com", goodPW)
+		})
+	}
+	wg.Wait()
+	close(codes)
+	busy := 0
+	for r := range codes {
+		switch r.Code {
+		case http.StatusOK:
+		case http.StatusServiceUnavailable:
+			busy++
+			if code, _ := r.envelope(); code != "unavailable" || r.Header().Get("Retry-After") != "1" {
+				t.Errorf("busy answer: %s, Retry-After %q", code, r.Header().Get("Retry-After"))
+			}
+		default:
+			t.Errorf("status %d: %s", r.Code, r.Body)
+		}
+	}
+	if busy == 0 || busy == n {
+		t.Fatalf("%d of %d concurrent sign-ins refused with one hashing slot", busy, n)
+	}
+	if left := e.db.QueryInt(t, `SELECT count(*) FROM login_attempts`); left != 0 {
+		t.Fatalf("%d attempts counted for refused sign-ins", left)
 	}
 }
 

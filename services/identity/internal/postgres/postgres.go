@@ -107,45 +107,67 @@ func (db *DB) UserByID(ctx context.Context, id string) (account.User, error) {
 
 // ---- sign-in attempts ----
 
-// BeginLoginAttempt admits a sign-in attempt for emailKey unless limit
-// attempts are already recorded within window; then it returns how long
-// until the oldest of those leaves the window (retryAfter > 0, nothing
-// recorded). An admitted attempt is recorded before the password is checked,
-// so concurrent guesses count too; the caller removes it on success
-// (ClearLoginAttempts) or when it did not get to check (EndLoginAttempt).
-// A per-email advisory lock makes check-and-record atomic: a burst gets
-// exactly limit guesses through, never more.
-func (db *DB) BeginLoginAttempt(ctx context.Context, emailKey string, limit int, window time.Duration) (id int64, retryAfter time.Duration, err error) {
+// BeginLoginAttempt admits a sign-in attempt by clientKey for emailKey
+// unless p refuses it (account.LoginPolicy); then it returns how long until
+// the client may try again (retryAfter > 0, nothing recorded):
+//   - the client has p.ClientLimit attempts recorded for the email within
+//     the window: until the oldest of them leaves it;
+//   - the client has at least one, and the email has p.SlowAfter or more
+//     from all clients: until p.Spacing of them after the client's latest.
+//
+// A client with none is always admitted. An admitted attempt is recorded
+// before the password is checked, so concurrent guesses count too; the
+// caller removes it on success (ClearLoginAttempts) or when it did not get
+// to check (EndLoginAttempt). A per-email advisory lock makes
+// check-and-record atomic: a burst gets exactly the allowed guesses through.
+func (db *DB) BeginLoginAttempt(ctx context.Context, emailKey, clientKey string, p account.LoginPolicy) (id int64, retryAfter time.Duration, err error) {
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, migrateLock, emailKey); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `
 			DELETE FROM login_attempts
-			WHERE email_key = $1 AND attempted_at <= now() - $2 * interval '1 microsecond'`, emailKey, micros(window)); err != nil {
+			WHERE email_key = $1 AND attempted_at <= now() - $2 * interval '1 microsecond'`, emailKey, micros(p.Window)); err != nil {
 			return err
 		}
-		var seconds float64
-		err := tx.QueryRow(ctx, `
-			SELECT extract(epoch FROM attempted_at + $2 * interval '1 microsecond' - now())::float8
-			FROM login_attempts
-			WHERE email_key = $1 AND attempted_at > now() - $2 * interval '1 microsecond'
-			ORDER BY attempted_at DESC, id DESC
-			OFFSET $3 - 1 LIMIT 1`, emailKey, micros(window), limit).Scan(&seconds)
-		switch {
-		case err == nil:
-			retryAfter = max(time.Duration(seconds*float64(time.Second)), time.Second)
+		// What is left is within the window (now() is fixed in a transaction).
+		var accountN, clientN int
+		var sinceLatest float64
+		if err := tx.QueryRow(ctx, `
+			SELECT count(*), count(*) FILTER (WHERE client_key = $2),
+			       coalesce(extract(epoch FROM now() - max(attempted_at) FILTER (WHERE client_key = $2)), 0)::float8
+			FROM login_attempts WHERE email_key = $1`, emailKey, clientKey).Scan(&accountN, &clientN, &sinceLatest); err != nil {
+			return err
+		}
+		if clientN >= p.ClientLimit {
+			var left float64
+			if err := tx.QueryRow(ctx, `
+				SELECT extract(epoch FROM attempted_at + $3 * interval '1 microsecond' - now())::float8
+				FROM login_attempts
+				WHERE email_key = $1 AND client_key = $2
+				ORDER BY attempted_at DESC, id DESC
+				OFFSET $4 - 1 LIMIT 1`, emailKey, clientKey, micros(p.Window), p.ClientLimit).Scan(&left); err != nil {
+				return err
+			}
+			retryAfter = max(seconds(left), time.Second)
 			return nil
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
 		}
-		return tx.QueryRow(ctx, `INSERT INTO login_attempts (email_key) VALUES ($1) RETURNING id`, emailKey).Scan(&id)
+		if clientN > 0 {
+			if wait := p.Spacing(accountN) - seconds(sinceLatest); wait > 0 {
+				retryAfter = max(wait, time.Second)
+				return nil
+			}
+		}
+		return tx.QueryRow(ctx, `INSERT INTO login_attempts (email_key, client_key) VALUES ($1, $2) RETURNING id`,
+			emailKey, clientKey).Scan(&id)
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("login attempt: %w", err)
 	}
 	return id, retryAfter, nil
 }
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // EndLoginAttempt forgets an admitted attempt that was cut short by an
 // error before the password was checked.
@@ -156,9 +178,11 @@ func (db *DB) EndLoginAttempt(ctx context.Context, id int64) error {
 	return nil
 }
 
-// ClearLoginAttempts forgets the failures of emailKey after a success.
-func (db *DB) ClearLoginAttempts(ctx context.Context, emailKey string) error {
-	if _, err := db.pool.Exec(ctx, `DELETE FROM login_attempts WHERE email_key = $1`, emailKey); err != nil {
+// ClearLoginAttempts forgets clientKey's failures for emailKey after a
+// success. Other clients' stay: the owner signing in does not give an
+// attacker elsewhere a fresh budget.
+func (db *DB) ClearLoginAttempts(ctx context.Context, emailKey, clientKey string) error {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM login_attempts WHERE email_key = $1 AND client_key = $2`, emailKey, clientKey); err != nil {
 		return fmt.Errorf("clear login attempts: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -197,69 +198,144 @@ func TestLogoutRevokesTheFamily(t *testing.T) {
 	}
 }
 
-func TestLoginAttemptsAreCountedPerEmailWithinTheWindow(t *testing.T) {
+var policy = account.LoginPolicy{Window: 15 * time.Minute, ClientLimit: 5, SlowAfter: 10}
+
+// begin is one attempt; it returns the wait asked of the client (0: admitted).
+func begin(t testing.TB, db *dbtest.Database, email, client string) time.Duration {
+	t.Helper()
+	_, retry, err := db.BeginLoginAttempt(context.Background(), email, client, policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return retry
+}
+
+func TestLoginAttemptsAreCountedPerClientAndEmailWithinTheWindow(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
-	const limit, window = 5, 15 * time.Minute
-	for i := range limit {
-		if _, retry, err := db.BeginLoginAttempt(ctx, "ann@example.com", limit, window); err != nil || retry != 0 {
-			t.Fatalf("attempt %d: retry=%s err=%v", i+1, retry, err)
+	const a, b = "198.51.100.1", "198.51.100.2"
+	for i := range policy.ClientLimit {
+		if retry := begin(t, db, "ann@example.com", a); retry != 0 {
+			t.Fatalf("attempt %d: retry=%s", i+1, retry)
 		}
 	}
-	_, retry, err := db.BeginLoginAttempt(ctx, "ann@example.com", limit, window)
-	if err != nil || retry <= 14*time.Minute || retry > window {
-		t.Fatalf("attempt %d: retry=%s err=%v, want about 15m", limit+1, retry, err)
+	if retry := begin(t, db, "ann@example.com", a); retry <= 14*time.Minute || retry > policy.Window {
+		t.Fatalf("attempt %d: retry=%s, want about 15m", policy.ClientLimit+1, retry)
 	}
-	if n := db.QueryInt(t, `SELECT count(*) FROM login_attempts`); n != limit {
+	if n := db.QueryInt(t, `SELECT count(*) FROM login_attempts`); n != policy.ClientLimit {
 		t.Fatalf("a refused attempt was recorded: %d rows", n)
 	}
-	if _, retry, _ := db.BeginLoginAttempt(ctx, "bob@example.com", limit, window); retry != 0 {
-		t.Fatal("another email is throttled")
+	// Another client for the same email, and the same client for another
+	// email, are not throttled.
+	if retry := begin(t, db, "ann@example.com", b); retry != 0 {
+		t.Fatalf("another client is throttled: %s", retry)
+	}
+	if retry := begin(t, db, "bob@example.com", a); retry != 0 {
+		t.Fatalf("another email is throttled: %s", retry)
 	}
 	// The window passes.
 	db.Exec(t, `UPDATE login_attempts SET attempted_at = attempted_at - interval '16 minutes' WHERE email_key = 'ann@example.com'`)
-	if _, retry, _ := db.BeginLoginAttempt(ctx, "ann@example.com", limit, window); retry != 0 {
+	if retry := begin(t, db, "ann@example.com", a); retry != 0 {
 		t.Fatal("still throttled after the window")
 	}
 	if n := db.QueryInt(t, `SELECT count(*) FROM login_attempts WHERE email_key = 'ann@example.com'`); n != 1 {
 		t.Fatalf("old attempts not pruned: %d rows", n)
 	}
-	id, _, _ := db.BeginLoginAttempt(ctx, "ann@example.com", limit, window)
+	id, _, _ := db.BeginLoginAttempt(ctx, "ann@example.com", b, policy)
 	if err := db.EndLoginAttempt(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ClearLoginAttempts(ctx, "ann@example.com"); err != nil {
+	begin(t, db, "ann@example.com", b)
+	// A success forgets that client's attempts only.
+	if err := db.ClearLoginAttempts(ctx, "ann@example.com", a); err != nil {
 		t.Fatal(err)
 	}
-	if n := db.QueryInt(t, `SELECT count(*) FROM login_attempts`); n != 1 {
-		t.Fatalf("clear: %d rows left, want bob's only", n)
+	if n := db.QueryInt(t, `SELECT count(*) FROM login_attempts WHERE email_key = 'ann@example.com' AND client_key = $1`, b); n != 1 {
+		t.Fatalf("clear: %d rows of the other client left, want 1", n)
+	}
+	if n := db.QueryInt(t, `SELECT count(*) FROM login_attempts`); n != 2 {
+		t.Fatalf("clear: %d rows left, want the other client's and bob's", n)
 	}
 }
 
-// A burst of concurrent guesses gets exactly limit of them through.
-func TestConcurrentLoginAttemptsRespectTheLimit(t *testing.T) {
+// Failures spread over many clients slow down the clients that failed,
+// never a fresh one.
+func TestAccountWideFailuresSlowDownOnlyClientsThatFailed(t *testing.T) {
 	db := dbtest.New(t)
-	const limit, n = 5, 20
-	allowed := make(chan bool, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			_, retry, err := db.BeginLoginAttempt(context.Background(), "ann@example.com", limit, time.Minute)
-			if err != nil {
-				t.Error(err)
-			}
-			allowed <- retry == 0
-		})
-	}
-	wg.Wait()
-	close(allowed)
-	got := 0
-	for ok := range allowed {
-		if ok {
-			got++
+	client := func(i int) string { return fmt.Sprintf("203.0.113.%d", i) }
+	for i := range policy.SlowAfter - 1 { // below the slow-down: nobody waits
+		if retry := begin(t, db, "ann@example.com", client(i)); retry != 0 {
+			t.Fatalf("client %d: %s", i, retry)
 		}
 	}
-	if got != limit {
-		t.Fatalf("%d of %d concurrent attempts allowed, want %d", got, n, limit)
+	if retry := begin(t, db, "ann@example.com", client(0)); retry != 0 {
+		t.Fatalf("second attempt of a client below the slow-down: %s", retry)
+	}
+	// Now 10 failures: a client that failed must wait Spacing(10) = 1 s
+	// after its latest attempt.
+	if retry := begin(t, db, "ann@example.com", client(0)); retry != time.Second {
+		t.Fatalf("client with failures on a hot account: retry=%s, want 1s", retry)
+	}
+	db.Exec(t, `UPDATE login_attempts SET attempted_at = attempted_at - interval '2 seconds'`)
+	if retry := begin(t, db, "ann@example.com", client(0)); retry != 0 {
+		t.Fatalf("after the spacing: %s", retry)
+	}
+	// Many more failures: the spacing grows, up to the window.
+	for i := range 50 {
+		db.Exec(t, `INSERT INTO login_attempts (email_key, client_key) VALUES ('ann@example.com', $1)`, client(100+i))
+	}
+	if retry := begin(t, db, "ann@example.com", client(1)); retry < 8*time.Minute {
+		t.Fatalf("client with a failure on a very hot account: retry=%s, want minutes", retry)
+	}
+	// A fresh client is always admitted, and so are other accounts.
+	if retry := begin(t, db, "ann@example.com", "192.0.2.99"); retry != 0 {
+		t.Fatalf("fresh client refused: %s", retry)
+	}
+	if retry := begin(t, db, "bob@example.com", client(1)); retry != 0 {
+		t.Fatalf("another account slowed down: %s", retry)
+	}
+}
+
+// A burst of concurrent guesses from one client gets exactly ClientLimit of
+// them through; a burst spread over clients gets one per fresh client.
+func TestConcurrentLoginAttemptsRespectTheLimit(t *testing.T) {
+	db := dbtest.New(t)
+	const n = 20
+	count := func(client func(i int) string) int {
+		allowed := make(chan bool, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, retry, err := db.BeginLoginAttempt(context.Background(), "ann@example.com", client(i), policy)
+				if err != nil {
+					t.Error(err)
+				}
+				allowed <- retry == 0
+			})
+		}
+		wg.Wait()
+		close(allowed)
+		got := 0
+		for ok := range allowed {
+			if ok {
+				got++
+			}
+		}
+		return got
+	}
+	if got := count(func(int) string { return "198.51.100.1" }); got != policy.ClientLimit {
+		t.Fatalf("%d of %d concurrent attempts from one client allowed, want %d", got, n, policy.ClientLimit)
+	}
+	if got := count(func(i int) string { return fmt.Sprintf("203.0.113.%d", i) }); got != n {
+		t.Fatalf("%d of %d concurrent attempts from fresh clients allowed, want all", got, n)
+	}
+}
+
+func TestClientKeyIsChecked(t *testing.T) {
+	db := dbtest.New(t)
+	for _, client := range []string{"", strings.Repeat("x", 65)} {
+		if _, _, err := db.BeginLoginAttempt(context.Background(), "ann@example.com", client, policy); err == nil {
+			t.Errorf("client key %q stored", client)
+		}
 	}
 }
