@@ -7,7 +7,10 @@ ROOT      := $(CURDIR)
 BIN       := $(ROOT)/bin
 DATA      := $(ROOT)/.data
 DAPR_VERSION := 1.14.0
-SERVICES  := gateway identity movie-command movie-query
+# The apps are the rows of dapr/dapr.yaml (the one table); devstack's tests
+# check that go.work, docker-compose.yml, the secrets templates and the README
+# agree with it.
+SERVICES  := $(shell sed -n 's/^  - appID: *//p' dapr/dapr.yaml)
 # Modules tested by `make test`; each builds and tests on its own (GOWORK=off).
 MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed
 GO        := go
@@ -83,8 +86,9 @@ compose-env: build
 	$(BIN)/devstack compose-env -root $(ROOT)
 
 reset: stop
+	cd tools/devstack && GOWORK=off $(GO) build -o $(BIN)/devstack .
 	rm -rf $(DATA)
-	@for db in $$(psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'movie\_command%' OR datname LIKE 'identity%'" 2>/dev/null); do \
+	@for db in $$($(BIN)/devstack databases -root $(ROOT) -all); do \
 	  echo "drop database $$db"; psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE \"$$db\" WITH (FORCE)"; done
 
 test: deps build

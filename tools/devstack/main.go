@@ -8,6 +8,7 @@
 //	devstack stop   [-data DIR]
 //	devstack topics [-root DIR]
 //	devstack compose-env [-root DIR]
+//	devstack databases [-root DIR] [-all]
 //	devstack mongodb -addr HOST:PORT -dir DIR
 package main
 
@@ -32,6 +33,7 @@ commands:
   infra   start only infra (Postgres check, Kafka on :9092, MongoDB on :27017); runs until signal
   stop    stop a running "up" or "infra" (SIGTERM to the pid in DATA/devstack.pid)
   topics  print the Kafka topics derived from components/*.yaml
+  databases    the services' PostgreSQL databases (-all: with every suffixed test copy on the server)
   compose-env  generate what docker-compose.yml needs (.env with per-app tokens and trust anchors, .compose/)
   mongodb serve FerretDB (the local MongoDB) on -addr from -dir; up and infra run it as a child
 
@@ -82,6 +84,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case "mongodb":
 		fs.StringVar(&o.mongoAddr, "addr", fmt.Sprintf("127.0.0.1:%d", mongoPort), "listen address")
 		fs.StringVar(&o.mongoDir, "dir", "", "data directory (SQLite files)")
+	case "databases":
+		fs.BoolVar(&o.allDatabases, "all", false, "also list the suffixed copies (tests, e2e) that exist on the local server")
+		fallthrough
 	case "topics", "compose-env":
 		fs.StringVar(&o.root, "root", "", "repository root (default: the directory above cwd that holds dapr/dapr.yaml)")
 	case "-h", "-help", "--help", "help":
@@ -112,6 +117,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return serveMongo(ctx, o.mongoAddr, o.mongoDir)
 	case "compose-env":
 		return composeEnv(ctx, o, stdout)
+	case "databases":
+		return databases(ctx, o, o.allDatabases, stdout)
 	default: // topics
 		topics, err := deriveTopics(o.root)
 		if err != nil {
@@ -134,6 +141,7 @@ type options struct {
 	metrics      bool
 	mongoAddr    string
 	mongoDir     string
+	allDatabases bool
 }
 
 func (o *options) resolve(cmd string) error {

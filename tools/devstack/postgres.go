@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,4 +124,53 @@ func startLocalPostgres(ctx context.Context) error {
 
 func isLocalHost(h string) bool {
 	return h == "127.0.0.1" || h == "localhost" || h == "::1" || strings.HasPrefix(h, "/")
+}
+
+// databases is `devstack databases`: the database of every postgres URL in
+// the secrets template and, with all, every database on the local server
+// named after one of them with a suffix (test and e2e runs add _<suffix>).
+// make reset drops what it prints.
+func databases(ctx context.Context, o options, all bool, stdout io.Writer) error {
+	template, err := readSecrets(filepath.Join(o.root, "dapr", "secrets.local.json"))
+	if err != nil {
+		return err
+	}
+	var names []string
+	_, _ = mapStrings(template, func(s string) (string, error) {
+		if cfg, err := pgx.ParseConfig(s); err == nil && isPostgresURL(s) {
+			names = append(names, cfg.Database)
+		}
+		return s, nil
+	})
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if !all {
+		for _, n := range names {
+			fmt.Fprintln(stdout, n)
+		}
+		return nil
+	}
+	cfg, err := pgx.ParseConfig(defaultPostgresURL)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	for _, n := range names {
+		rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $1 || '_') ORDER BY 1`, n)
+		if err != nil {
+			return err
+		}
+		found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, db := range found {
+			fmt.Fprintln(stdout, db)
+		}
+	}
+	return nil
 }
