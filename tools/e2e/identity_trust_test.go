@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -63,7 +64,7 @@ func mustRefuse(t testing.TB, r response, status int, code string) {
 // categoriesNamed counts the live categories whose name contains name.
 func categoriesNamed(t testing.TB, name string) int {
 	t.Helper()
-	r := command(t, http.MethodGet, "/categories?q="+name, nil)
+	r := command(t, http.MethodGet, "/categories?q="+url.QueryEscape(name), nil)
 	mustStatus(t, r, http.StatusOK)
 	var l struct {
 		Total int `json:"total"`
