@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -19,26 +20,31 @@ var appURLs = map[string]string{
 // gatewaySidecar is the gateway's daprd, allowed to invoke every service.
 const gatewaySidecar = "http://127.0.0.1:3500"
 
-// appAPIToken is the token appID's sidecar presents to it (APP_API_TOKEN).
-// Today every app shares the one in tokens.env.
+// appAPIToken is the token appID's sidecar presents to it (APP_API_TOKEN);
+// daprAPIToken the one appID's sidecar asks of its callers (DAPR_API_TOKEN).
 func appAPIToken(t testing.TB, appID string) string {
 	t.Helper()
-	tok := readEnvFile(filepath.Join(stack.root, ".data", "tokens.env"), "APP_API_TOKEN")
-	if tok == "" {
-		t.Fatalf("no APP_API_TOKEN for %s in tokens.env", appID)
-	}
-	return tok
+	return tokensFileEntry(t, appID, "APP_API_TOKEN")
 }
 
-// daprAPIToken is the token that appID's sidecar asks of its callers
-// (DAPR_API_TOKEN). Today every sidecar shares the one in tokens.env.
 func daprAPIToken(t testing.TB, appID string) string {
 	t.Helper()
-	tok := readEnvFile(filepath.Join(stack.root, ".data", "tokens.env"), "DAPR_API_TOKEN")
-	if tok == "" {
-		t.Fatalf("no DAPR_API_TOKEN for %s in tokens.env", appID)
+	return tokensFileEntry(t, appID, "DAPR_API_TOKEN")
+}
+
+// tokensFileEntry reads tokens.env: <APP_ID>_<kind> where every app has its
+// own tokens, <kind> where they share one.
+func tokensFileEntry(t testing.TB, appID, kind string) string {
+	t.Helper()
+	file := filepath.Join(stack.root, ".data", "tokens.env")
+	perApp := strings.ToUpper(strings.ReplaceAll(appID, "-", "_")) + "_" + kind
+	for _, name := range []string{perApp, kind} {
+		if tok := readEnvFile(file, name); tok != "" {
+			return tok
+		}
 	}
-	return tok
+	t.Fatalf("no %s for %s in %s", kind, appID, file)
+	return ""
 }
 
 // forgedAdmin is what a caller that skips the gateway would claim: the real
