@@ -17,10 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
 	"tenflix/services/gateway/internal/httpapi"
-	"tenflix/services/gateway/internal/oidc"
 	"tenflix/services/gateway/internal/ratelimit"
 )
 
@@ -148,7 +148,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	log.Info("starting", "config", s)
 
 	// No network here: the issuer is usually this very gateway, not yet listening.
-	verifier, err := oidc.New(ctx, oidc.Config{
+	verifier, err := authn.New(ctx, authn.Config{
 		Issuer:          s.OIDCIssuer,
 		Audience:        s.OIDCAudience,
 		JWKSURL:         s.OIDCJWKSURL,

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
 	"tenflix/platform/sidecar"
@@ -234,7 +235,13 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 		return nil, fmt.Errorf("admin bootstrap: %w", err)
 	}
 	log.Info("ready", "signing_kid", keys.KeyID(), "admin_email", app.AdminEmail, "admin_created", created)
-	handler := httpapi.Routes(httpapi.Config{Log: log, AppToken: s.AppToken, Issuer: s.Issuer, JWKS: keys.JWKS()}, a)
+	// Identity verifies its own tokens with its own key set: no network.
+	verifier, err := authn.New(ctx, authn.Config{Issuer: s.Issuer, Audience: s.Audience, KeySet: keys.JWKS()})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	handler := httpapi.Routes(httpapi.Config{Log: log, AppToken: s.AppToken, Issuer: s.Issuer, JWKS: keys.JWKS(), Verifier: verifier}, a)
 	return &server{log: log, db: db, handler: handler, relay: relay, app: a, keys: keys}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
 	"tenflix/platform/sidecar"
@@ -32,27 +33,33 @@ func main() {
 }
 
 type settings struct {
-	Port        string
-	DaprPort    string
-	DaprToken   string
-	AppToken    string
-	StateStore  string
-	SecretStore string
-	DBSecret    string
-	LogLevel    string
+	Port         string
+	DaprPort     string
+	DaprToken    string
+	AppToken     string
+	StateStore   string
+	SecretStore  string
+	DBSecret     string
+	OIDCIssuer   string // OIDC_ISSUER: whose access tokens admins bring
+	OIDCAudience string // OIDC_AUDIENCE
+	OIDCJWKSURL  string // OIDC_JWKS_URL: skips discovery when set
+	LogLevel     string
 }
 
 func loadSettings(env config.Env) (settings, error) {
 	r := config.NewReader(env)
 	s := settings{
-		Port:        r.String("APP_PORT", "7101"),
-		DaprPort:    r.String("DAPR_HTTP_PORT", "3500"),
-		DaprToken:   r.String("DAPR_API_TOKEN", ""),
-		AppToken:    r.String("APP_API_TOKEN", ""),
-		StateStore:  r.String("STATE_STORE", "catalog-state"),
-		SecretStore: r.String("SECRET_STORE", "secretstore"),
-		DBSecret:    r.String("DB_SECRET", "movie-command-db"),
-		LogLevel:    r.String("LOG_LEVEL", "info"),
+		Port:         r.String("APP_PORT", "7101"),
+		DaprPort:     r.String("DAPR_HTTP_PORT", "3500"),
+		DaprToken:    r.String("DAPR_API_TOKEN", ""),
+		AppToken:     r.String("APP_API_TOKEN", ""),
+		StateStore:   r.String("STATE_STORE", "catalog-state"),
+		SecretStore:  r.String("SECRET_STORE", "secretstore"),
+		DBSecret:     r.String("DB_SECRET", "movie-command-db"),
+		OIDCIssuer:   r.Required("OIDC_ISSUER"),
+		OIDCAudience: r.String("OIDC_AUDIENCE", "tenflix-api"),
+		OIDCJWKSURL:  r.String("OIDC_JWKS_URL", ""),
+		LogLevel:     r.String("LOG_LEVEL", "info"),
 	}
 	return s, r.Err()
 }
@@ -64,7 +71,16 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	}
 	log := config.NewLogger(stdout, "movie-command", s.LogLevel)
 	log.Info("starting", "port", s.Port, "dapr_http_port", s.DaprPort, "state_store", s.StateStore,
-		"dapr_api_token_set", s.DaprToken != "", "app_api_token_set", s.AppToken != "")
+		"dapr_api_token_set", s.DaprToken != "", "app_api_token_set", s.AppToken != "",
+		"oidc_issuer", s.OIDCIssuer, "oidc_audience", s.OIDCAudience, "oidc_jwks_url", s.OIDCJWKSURL)
+
+	// No network here: the key set is fetched with the first token.
+	verifier, err := authn.New(ctx, authn.Config{
+		Issuer: s.OIDCIssuer, Audience: s.OIDCAudience, JWKSURL: s.OIDCJWKSURL, Log: log,
+	})
+	if err != nil {
+		return err
+	}
 
 	dapr := sidecar.New(s.DaprPort, s.DaprToken)
 	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -86,5 +102,5 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	}
 
 	a := app.New(statestore.New(dapr, s.StateStore), db)
-	return httpserver.Run(ctx, log, "127.0.0.1:"+s.Port, httpapi.Routes(log, s.AppToken, a))
+	return httpserver.Run(ctx, log, "127.0.0.1:"+s.Port, httpapi.Routes(log, s.AppToken, verifier, a))
 }

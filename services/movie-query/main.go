@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
 	"tenflix/services/movie-query/internal/httpapi"
@@ -39,6 +40,9 @@ type settings struct {
 	MongoURL      string // MONGO_URL
 	MongoDatabase string // MONGO_DATABASE
 	AppAPIToken   string // APP_API_TOKEN: when set, only the sidecar may call
+	OIDCIssuer    string // OIDC_ISSUER: whose access tokens browsers bring
+	OIDCAudience  string // OIDC_AUDIENCE
+	OIDCJWKSURL   string // OIDC_JWKS_URL: skips discovery when set
 	LogLevel      string // LOG_LEVEL
 }
 
@@ -48,6 +52,9 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		MongoURL:      r.Required("MONGO_URL"),
 		MongoDatabase: r.String("MONGO_DATABASE", "movie_query"),
 		AppAPIToken:   r.String("APP_API_TOKEN", ""),
+		OIDCIssuer:    r.Required("OIDC_ISSUER"),
+		OIDCAudience:  r.String("OIDC_AUDIENCE", "tenflix-api"),
+		OIDCJWKSURL:   r.String("OIDC_JWKS_URL", ""),
 		LogLevel:      r.String("LOG_LEVEL", "info"),
 	}
 	portText := r.String("APP_PORT", "7102")
@@ -76,6 +83,9 @@ func (s settings) LogValue() slog.Value {
 		slog.String("mongo_url", mongoURL),
 		slog.String("mongo_database", s.MongoDatabase),
 		slog.Bool("app_api_token_set", s.AppAPIToken != ""),
+		slog.String("oidc_issuer", s.OIDCIssuer),
+		slog.String("oidc_audience", s.OIDCAudience),
+		slog.String("oidc_jwks_url", s.OIDCJWKSURL),
 		slog.String("log_level", s.LogLevel),
 	)
 }
@@ -88,6 +98,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	log := config.NewLogger(stdout, service, cfg.LogLevel)
 	log.Info("starting", "config", cfg)
 
+	// No network here: the key set is fetched with the first token.
+	verifier, err := authn.New(ctx, authn.Config{
+		Issuer: cfg.OIDCIssuer, Audience: cfg.OIDCAudience, JWKSURL: cfg.OIDCJWKSURL, Log: log,
+	})
+	if err != nil {
+		return err
+	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	client, err := mongostore.Connect(startCtx, cfg.MongoURL)
@@ -105,6 +122,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: cfg.AppAPIToken})
-	httpapi.Routes(engine, log, store, projector.New(store).Handle)
+	httpapi.Routes(engine, log, verifier, store, projector.New(store).Handle)
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", cfg.Port), engine)
 }

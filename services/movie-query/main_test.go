@@ -1,8 +1,6 @@
 package main
 
 import (
-	"tenflix/platform/config"
-
 	"bytes"
 	"context"
 	"fmt"
@@ -13,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"tenflix/platform/authn/authntest"
+	"tenflix/platform/config"
 	"tenflix/services/movie-query/internal/mongostore/mongotest"
 )
 
@@ -27,14 +27,18 @@ func TestLoadSettings(t *testing.T) {
 		want    settings
 		wantErr string
 	}{
-		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017"},
-			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", LogLevel: "info"}, ""},
+		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017", "OIDC_ISSUER": "http://gw"},
+			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query",
+				OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api", LogLevel: "info"}, ""},
 		{"all set", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "8000", "MONGO_DATABASE": "mq",
-			"APP_API_TOKEN": "secret", "LOG_LEVEL": "debug"},
-			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret", LogLevel: "debug"}, ""},
-		{"mongo url missing", map[string]string{}, settings{}, "MONGO_URL is required"},
-		{"bad port", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "http"}, settings{}, "APP_PORT"},
-		{"port out of range", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "70000"}, settings{}, "APP_PORT"},
+			"APP_API_TOKEN": "secret", "OIDC_ISSUER": "https://sso", "OIDC_AUDIENCE": "api",
+			"OIDC_JWKS_URL": "https://sso/keys", "LOG_LEVEL": "debug"},
+			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret",
+				OIDCIssuer: "https://sso", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys", LogLevel: "debug"}, ""},
+		{"mongo url missing", map[string]string{"OIDC_ISSUER": "http://gw"}, settings{}, "MONGO_URL is required"},
+		{"issuer missing", map[string]string{"MONGO_URL": "mongodb://db"}, settings{}, "OIDC_ISSUER is required"},
+		{"bad port", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw", "APP_PORT": "http"}, settings{}, "APP_PORT"},
+		{"port out of range", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw", "APP_PORT": "70000"}, settings{}, "APP_PORT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,9 +96,10 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var logs syncBuffer
+	iss := authntest.NewIssuer(t)
 	env := map[string]string{
 		"APP_PORT": fmt.Sprint(port), "MONGO_URL": mongotest.URL(), "MONGO_DATABASE": dbName,
-		"APP_API_TOKEN": "sidecar-secret",
+		"APP_API_TOKEN": "sidecar-secret", "OIDC_ISSUER": iss.URL,
 	}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, envOf(env), &logs) }()
@@ -102,10 +107,13 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHealthy(t, base, done)
 
-	get := func(token string) int {
+	get := func(token, bearer string) int {
 		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/movie-query/movies", nil)
 		if token != "" {
 			req.Header.Set("dapr-api-token", token)
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -114,11 +122,15 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if code := get(""); code != http.StatusUnauthorized {
+	user := iss.Token(t, "user-1", "user")
+	if code := get("", user); code != http.StatusUnauthorized {
 		t.Errorf("without the app token: %d, want 401", code)
 	}
-	if code := get("sidecar-secret"); code != http.StatusOK {
-		t.Errorf("with the app token: %d, want 200", code)
+	if code := get("sidecar-secret", ""); code != http.StatusUnauthorized {
+		t.Errorf("without a bearer token: %d, want 401", code)
+	}
+	if code := get("sidecar-secret", user); code != http.StatusOK {
+		t.Errorf("with the app token and a user's token: %d, want 200", code)
 	}
 
 	cancel()

@@ -1,81 +1,31 @@
 package httpapi
 
 import (
-	"errors"
 	"math"
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"tenflix/platform/apierror"
+	"tenflix/platform/authn"
 	"tenflix/platform/httpserver"
-	"tenflix/services/gateway/internal/oidc"
 	"tenflix/services/gateway/internal/ratelimit"
 )
 
-// claimsKey holds the verified oidc.Claims in the gin context.
-const claimsKey = "gateway.claims"
-
-// authenticate admits requests that carry a valid bearer token and, for
-// admin routes, the admin role. The token itself never reaches a service.
-func authenticate(v TokenVerifier, access Access) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		raw, ok := bearer(c.GetHeader("Authorization"))
-		if !ok {
-			c.Header("WWW-Authenticate", `Bearer realm="tenflix"`)
-			httpserver.Fail(c, apierror.New(apierror.Unauthorized, "a bearer token is required"))
-			return
-		}
-		claims, err := v.Verify(c.Request.Context(), raw)
-		switch {
-		case errors.Is(err, oidc.ErrUnavailable):
-			httpserver.LoggerFrom(c).WarnContext(c, "cannot verify token", "err", err)
-			c.Header("Retry-After", "5")
-			httpserver.Fail(c, apierror.New(apierror.Unavailable, "tokens cannot be verified right now; retry later"))
-			return
-		case errors.Is(err, oidc.ErrExpired):
-			c.Header("WWW-Authenticate", `Bearer realm="tenflix", error="invalid_token", error_description="token expired"`)
-			httpserver.Fail(c, apierror.New(apierror.Unauthorized, "token expired"))
-			return
-		case err != nil:
-			httpserver.LoggerFrom(c).InfoContext(c, "token rejected", "err", err)
-			c.Header("WWW-Authenticate", `Bearer realm="tenflix", error="invalid_token"`)
-			httpserver.Fail(c, apierror.New(apierror.Unauthorized, "invalid token"))
-			return
-		}
-		if access == Admin && !claims.HasRole("admin") {
-			c.Header("WWW-Authenticate", `Bearer realm="tenflix", error="insufficient_scope"`)
-			httpserver.Fail(c, apierror.New(apierror.Forbidden, "the admin role is required"))
-			return
-		}
-		c.Set(claimsKey, claims)
-		c.Next()
+// authorize is the chain that admits a route's callers: none for public
+// routes, a valid bearer token for the others, and the admin role for admin
+// routes. The service checks the token again: this one rejects early, before
+// anything is forwarded.
+func authorize(v authn.TokenVerifier, access Access) []gin.HandlerFunc {
+	switch access {
+	case User:
+		return []gin.HandlerFunc{authn.Authenticate(v)}
+	case Admin:
+		return []gin.HandlerFunc{authn.Authenticate(v), authn.RequireRole("admin")}
 	}
-}
-
-// bearer extracts the token of an "Authorization: Bearer <token>" header.
-func bearer(h string) (string, bool) {
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	if tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", false
-	}
-	return tok, true
-}
-
-func claimsFrom(c *gin.Context) (oidc.Claims, bool) {
-	v, ok := c.Get(claimsKey)
-	if !ok {
-		return oidc.Claims{}, false
-	}
-	cl, ok := v.(oidc.Claims)
-	return cl, ok
+	return nil
 }
 
 // limitClients meters a route's requests per client IP (each rate-limited

@@ -18,26 +18,20 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tenflix/platform/apierror"
+	"tenflix/platform/authn"
 	"tenflix/platform/httpserver"
 )
 
 // forwardedRequestHeaders are the only client headers a service sees. An
-// allow-list, so that Authorization, Cookie, X-User-*, dapr-* and whatever a
-// client invents never pass; hop-by-hop headers are dropped by the proxy.
+// allow-list, so that Cookie, X-User-*, dapr-* and whatever a client invents
+// never pass; hop-by-hop headers are dropped by the proxy. Authorization is
+// not in it: only a token the gateway verified is forwarded (target.bearer).
 var forwardedRequestHeaders = []string{
 	"Accept", "Accept-Encoding", "Accept-Language",
 	"Content-Type", "Content-Encoding", "Content-Language",
 	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range",
 	"Idempotency-Key", "User-Agent", "Traceparent", "Tracestate",
 }
-
-// Identity headers the gateway sets after verifying a token. Services trust
-// them because only their sidecar (holding the app API token) reaches them.
-const (
-	headerUserID    = "X-User-Id"
-	headerUserEmail = "X-User-Email"
-	headerUserRoles = "X-User-Roles"
-)
 
 // sidecarErrorPeek bounds how much of an error answer is read to tell a
 // sidecar error from a service's own.
@@ -56,13 +50,12 @@ type target struct {
 	path      string // escaped path at the service
 	requestID string
 	clientIP  string
-	user      *user // nil on public routes
-	err       error
-}
-
-// user is the verified caller, as forwarded in the X-User-* headers.
-type user struct {
-	id, email, roles string
+	// bearer is the verified access token, forwarded as is: each service
+	// verifies it again and reads the caller from it, so that a request that
+	// reaches a service without the gateway has no identity to forge. Empty
+	// on public routes.
+	bearer string
+	err    error
 }
 
 type targetKey struct{}
@@ -111,8 +104,8 @@ func (p *proxy) forward(rt Route) gin.HandlerFunc {
 			return
 		}
 		t := &target{app: rt.App, path: path, requestID: c.GetString("request_id"), clientIP: c.ClientIP()}
-		if cl, ok := claimsFrom(c); ok {
-			t.user = &user{id: cl.Subject, email: cl.Email, roles: strings.Join(cl.Roles, ",")}
+		if rt.Access != Public {
+			t.bearer, _ = authn.BearerToken(c.GetHeader("Authorization"))
 		}
 		// A cancellable context also keeps ReverseProxy off the deprecated
 		// CloseNotifier, which gin's writer only forwards.
@@ -166,12 +159,8 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	} else {
 		h.Set("X-Forwarded-Proto", "http")
 	}
-	if t.user != nil {
-		h.Set(headerUserID, t.user.id)
-		if t.user.email != "" {
-			h.Set(headerUserEmail, t.user.email)
-		}
-		h.Set(headerUserRoles, t.user.roles)
+	if t.bearer != "" {
+		h.Set("Authorization", "Bearer "+t.bearer)
 	}
 	if p.daprToken != "" {
 		h.Set("dapr-api-token", p.daprToken)

@@ -4,7 +4,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,8 +16,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tenflix/platform/apierror"
+	"tenflix/platform/authn"
 	"tenflix/platform/httpserver"
-	"tenflix/services/gateway/internal/oidc"
 	"tenflix/services/gateway/internal/ratelimit"
 )
 
@@ -78,18 +77,13 @@ func Routes() []Route {
 	return rs
 }
 
-// TokenVerifier checks a bearer token and returns who holds it.
-type TokenVerifier interface {
-	Verify(ctx context.Context, raw string) (oidc.Claims, error)
-}
-
 // Options wire the gateway.
 type Options struct {
 	Log *slog.Logger
 	// SidecarURL is the gateway's own daprd HTTP API, e.g. http://127.0.0.1:3500.
 	SidecarURL string
 	DaprToken  string
-	Verifier   TokenVerifier
+	Verifier   authn.TokenVerifier
 	// CORSOrigins may call from a browser; "*" allows any origin.
 	CORSOrigins []string
 	// MaxBodyBytes is the default request body bound (default 1 MiB).
@@ -140,9 +134,7 @@ func New(opt Options) (*gin.Engine, error) {
 		if rt.RateLimited {
 			chain = append(chain, limitClients(opt.AuthLimiter, rt.Method+" "+rt.Path))
 		}
-		if rt.Access != Public {
-			chain = append(chain, authenticate(opt.Verifier, rt.Access))
-		}
+		chain = append(chain, authorize(opt.Verifier, rt.Access)...)
 		limit := opt.MaxBodyBytes
 		if rt.MaxBodyBytes > 0 {
 			limit = rt.MaxBodyBytes

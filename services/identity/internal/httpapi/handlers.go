@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"tenflix/platform/apierror"
+	"tenflix/platform/authn"
 	"tenflix/platform/httpserver"
 	"tenflix/services/identity/internal/account"
 	"tenflix/services/identity/internal/app"
@@ -212,16 +213,13 @@ func (h *handlers) logout(c *gin.Context) {
 // ---- me ----
 
 // me answers the caller's account. Who the caller is comes only from the
-// gateway's X-User-Id header; email, name and roles are read from the
-// database (the headers may be older than a change).
+// verified access token's subject; email, name and roles are read from the
+// database (the token may be older than a change).
 func (h *handlers) me(c *gin.Context) {
-	id := c.GetHeader(HeaderUserID)
-	if id == "" {
-		httpserver.Fail(c, apierror.New(apierror.Unauthorized, "not signed in: missing %s (call through the gateway with a bearer token)", HeaderUserID))
-		return
-	}
+	caller, _ := authn.CallerFrom(c)
+	id := caller.Subject
 	if _, err := uuid.Parse(id); err != nil {
-		httpserver.Fail(c, apierror.New(apierror.Unauthorized, "not signed in: %s is not a user id", HeaderUserID))
+		httpserver.Fail(c, apierror.New(apierror.Unauthorized, "the token's subject is not a user id"))
 		return
 	}
 	u, err := h.app.Me(c, id)

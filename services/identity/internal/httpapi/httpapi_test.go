@@ -21,6 +21,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
+	"tenflix/platform/authn"
 	"tenflix/services/identity/internal/app"
 	"tenflix/services/identity/internal/dbtest"
 	"tenflix/services/identity/internal/httpapi"
@@ -88,7 +89,11 @@ func newEnvWith(t testing.TB, change func(*app.Options)) *env {
 	if _, err := a.EnsureAdmin(context.Background(), adminPW); err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.Routes(httpapi.Config{Log: log, AppToken: appToken, Issuer: issuer, JWKS: keys.JWKS()}, a)
+	v, err := authn.New(context.Background(), authn.Config{Issuer: issuer, Audience: audience, KeySet: keys.JWKS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httpapi.Routes(httpapi.Config{Log: log, AppToken: appToken, Issuer: issuer, JWKS: keys.JWKS(), Verifier: v}, a)
 	return &env{t: t, db: db, h: h, keys: keys}
 }
 
@@ -669,27 +674,59 @@ func TestDiscoveryDocument(t *testing.T) {
 func TestMe(t *testing.T) {
 	e := newEnv(t)
 	id := e.register("ann@example.com", goodPW, "Ann").status(http.StatusCreated).json()["id"].(string)
+	bob := e.register("bob@example.com", goodPW, "Bob").status(http.StatusCreated).json()["id"].(string)
+	access := e.login("ann@example.com", goodPW).tokens().AccessToken
 
-	me := e.do(http.MethodGet, "/api/v1/auth/me", "", "",
-		"X-User-Id", id, "X-User-Email", "ann@example.com", "X-User-Roles", "user").status(http.StatusOK).json()
+	me := e.do(http.MethodGet, "/api/v1/auth/me", "", "", "Authorization", "Bearer "+access).status(http.StatusOK).json()
 	if me["id"] != id || me["email"] != "ann@example.com" || me["name"] != "Ann" || fmt.Sprint(me["roles"]) != "[user]" {
 		t.Fatalf("me %v", me)
 	}
-	// Roles come from the account, not from what a header claims.
-	me = e.do(http.MethodGet, "/api/v1/auth/me", "", "", "X-User-Id", id, "X-User-Roles", "user,admin").status(http.StatusOK).json()
-	if fmt.Sprint(me["roles"]) != "[user]" {
-		t.Fatalf("roles taken from the header: %v", me)
+	// Identity headers mean nothing: the caller is the token's subject.
+	me = e.do(http.MethodGet, "/api/v1/auth/me", "", "", "Authorization", "Bearer "+access,
+		"X-User-Id", bob, "X-User-Roles", "user,admin").status(http.StatusOK).json()
+	if me["id"] != id || fmt.Sprint(me["roles"]) != "[user]" {
+		t.Fatalf("identity taken from a header: %v", me)
 	}
-
-	code, _ := e.do(http.MethodGet, "/api/v1/auth/me", "", "").status(http.StatusUnauthorized).envelope()
+	code, _ := e.do(http.MethodGet, "/api/v1/auth/me", "", "", "X-User-Id", id, "X-User-Email", "ann@example.com").
+		status(http.StatusUnauthorized).envelope()
 	if code != "unauthorized" {
 		t.Fatal(code)
 	}
-	e.do(http.MethodGet, "/api/v1/auth/me", "", "", "X-User-Id", "1 OR 1=1").status(http.StatusUnauthorized).envelope()
-	e.do(http.MethodGet, "/api/v1/auth/me", "", "", "X-User-Id", "00000000-0000-4000-8000-000000000000").status(http.StatusNotFound).envelope()
-	// Identity never comes from a bearer token or a body here.
-	access := e.login("ann@example.com", goodPW).tokens().AccessToken
-	e.do(http.MethodGet, "/api/v1/auth/me", "", "", "Authorization", "Bearer "+access).status(http.StatusUnauthorized)
+
+	// Roles come from the account, not from what a token claims.
+	mint := func(aud string, c token.Claims) string {
+		tok, err := token.NewIssuer(e.keys, issuer, aud, time.Minute).Issue(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + tok
+	}
+	me = e.do(http.MethodGet, "/api/v1/auth/me", "", "", "Authorization",
+		mint(audience, token.Claims{Subject: id, Roles: []string{"user", "admin"}})).status(http.StatusOK).json()
+	if fmt.Sprint(me["roles"]) != "[user]" {
+		t.Fatalf("roles taken from the token: %v", me)
+	}
+	e.do(http.MethodGet, "/api/v1/auth/me", "", "", "Authorization", mint(audience, token.Claims{Subject: "1 OR 1=1"})).
+		status(http.StatusUnauthorized).envelope()
+	e.do(http.MethodGet, "/api/v1/auth/me", "", "", "Authorization", mint("another-api", token.Claims{Subject: id})).
+		status(http.StatusUnauthorized).envelope()
+	e.do(http.MethodGet, "/api/v1/auth/me", "", "", "Authorization",
+		mint(audience, token.Claims{Subject: "00000000-0000-4000-8000-000000000000"})).status(http.StatusNotFound).envelope()
+
+	// A token of a key identity does not publish.
+	stranger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangerKeys, err := token.NewKeys(stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := token.NewIssuer(strangerKeys, issuer, audience, time.Minute).Issue(token.Claims{Subject: id, Roles: []string{"admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.do(http.MethodGet, "/api/v1/auth/me", "", "", "Authorization", "Bearer "+forged).status(http.StatusUnauthorized).envelope()
 }
 
 func TestOnlyTheSidecarGetsIn(t *testing.T) {

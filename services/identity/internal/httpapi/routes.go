@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"tenflix/platform/authn"
 	"tenflix/platform/httpserver"
 	"tenflix/services/identity/internal/app"
 )
@@ -16,23 +17,15 @@ import (
 // Prefix of the auth API.
 const Prefix = "/api/v1/auth"
 
-// Trusted headers: set by the gateway after it verified the access token
-// (sub, email, realm_access.roles comma-separated). Only the sidecar can
-// reach this app (app API token), and only the gateway is expected to call
-// it with these headers. /me needs only the id; the rest comes from the
-// account itself, which may be newer than the token.
-const (
-	HeaderUserID    = "X-User-Id"
-	HeaderUserEmail = "X-User-Email"
-	HeaderUserRoles = "X-User-Roles"
-)
-
 // Config is what the routes need besides the use cases.
 type Config struct {
 	Log      *slog.Logger
 	AppToken string // APP_API_TOKEN: required from the sidecar on every call
 	Issuer   string // OIDC issuer URL, without trailing slash
 	JWKS     []byte // public keys, JSON
+	// Verifier checks the access tokens of the routes that act for a user
+	// (identity's own tokens, verified with its own key set).
+	Verifier authn.TokenVerifier
 }
 
 // Routes builds the engine with every route of the service.
@@ -47,7 +40,7 @@ func Routes(cfg Config, a *app.App) *gin.Engine {
 	api.POST("/register", h.register)
 	api.POST("/token", h.token)
 	api.POST("/logout", h.logout)
-	api.GET("/me", h.me)
+	api.GET("/me", authn.Authenticate(cfg.Verifier), h.me)
 	return r
 }
 

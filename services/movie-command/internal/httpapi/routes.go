@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"tenflix/platform/authn"
 	"tenflix/platform/httpserver"
 	"tenflix/services/movie-command/internal/app"
 )
@@ -13,11 +14,13 @@ import (
 // Prefix of every public path of this service.
 const Prefix = "/api/v1/movie-command"
 
-// Routes builds the engine with every route of the service.
-func Routes(log *slog.Logger, appToken string, a *app.App) *gin.Engine {
+// Routes builds the engine with every route of the service. Every catalog
+// route is for admins: the sidecar's app token says the request came through
+// Dapr, the bearer token (checked by verifier) says who sent it.
+func Routes(log *slog.Logger, appToken string, verifier authn.TokenVerifier, a *app.App) *gin.Engine {
 	r := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: appToken})
 	h := &handlers{app: a}
-	api := r.Group(Prefix)
+	api := r.Group(Prefix, authn.Authenticate(verifier), authn.RequireRole("admin"))
 
 	for plural, kind := range namedKinds() {
 		g := api.Group("/" + plural)

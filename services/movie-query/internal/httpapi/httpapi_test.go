@@ -11,20 +11,38 @@ import (
 	"strings"
 	"testing"
 
+	"tenflix/platform/authn/authntest"
 	"tenflix/platform/httpserver"
 	"tenflix/services/movie-query/internal/httpapi"
 	"tenflix/services/movie-query/internal/mongostore/mongotest"
 	"tenflix/services/movie-query/internal/projector"
 )
 
-// newServer is the service's engine on a fresh database.
+// newServer is the service's engine on a fresh database, called by a
+// signed-in user: requests without an Authorization header get a valid user
+// token, as the gateway forwards it (auth_test.go checks the tokens).
 func newServer(t *testing.T) http.Handler {
+	t.Helper()
+	engine, iss := newEngine(t)
+	user := "Bearer " + iss.Token(t, "viewer-1", "user")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", user)
+		}
+		engine.ServeHTTP(w, r)
+	})
+}
+
+// newEngine is the service's engine on a fresh database, verifying the
+// tokens of a test issuer.
+func newEngine(t *testing.T) (http.Handler, *authntest.Issuer) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store := mongotest.NewStore(t)
+	iss := authntest.NewIssuer(t)
 	engine := httpserver.NewEngine(httpserver.Options{Log: log})
-	httpapi.Routes(engine, log, store, projector.New(store).Handle)
-	return engine
+	httpapi.Routes(engine, log, iss.Verifier(t), store, projector.New(store).Handle)
+	return engine, iss
 }
 
 func do(t *testing.T, h http.Handler, method, target, body string) (int, []byte) {

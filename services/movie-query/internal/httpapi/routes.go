@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"tenflix/platform/authn"
 	"tenflix/platform/subscriber"
 	"tenflix/services/movie-query/internal/catalog"
 )
@@ -19,12 +20,14 @@ type Movies interface {
 }
 
 // Routes mounts every route of the service on r (built by httpserver.NewEngine).
-func Routes(r *gin.Engine, log *slog.Logger, movies Movies, events subscriber.Handler) {
-	// Declared by components/subscription-movie-query-catalog.yaml.
+// Browsing needs an account: any valid bearer token, checked by verifier.
+func Routes(r *gin.Engine, log *slog.Logger, verifier authn.TokenVerifier, movies Movies, events subscriber.Handler) {
+	// Declared by components/subscription-movie-query-catalog.yaml. Only the
+	// sidecar delivers here, with no user behind it: the app token is the check.
 	r.POST("/events/catalog", subscriber.Handle(log, events))
 
 	h := handlers{movies: movies}
-	api := r.Group("/api/v1/movie-query")
+	api := r.Group("/api/v1/movie-query", authn.Authenticate(verifier))
 	api.GET("/movies", h.listMovies)
 	api.GET("/movies/:id", h.getMovie)
 }

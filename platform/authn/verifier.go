@@ -1,10 +1,17 @@
-// Package oidc verifies the bearer tokens of the configured OpenID Connect
-// issuer (identity locally, Keycloak by configuration). The discovery document
-// and the key set are fetched lazily, on first use, because locally the issuer
-// is the gateway itself and is not reachable while the gateway starts. The key
-// set is cached, refreshed periodically and, rate-limited, when a token names
-// a key id the cache does not know (key rotation).
-package oidc
+// Package authn is how every Tenflix service knows who calls it: it verifies
+// the bearer tokens of the configured OpenID Connect issuer (identity locally,
+// Keycloak by configuration) and, as gin middleware, admits a route's callers
+// by token and role. Nobody's identity is taken from a header other than a
+// verified token, so a request that reaches a service without passing the
+// gateway gains nothing.
+//
+// The discovery document and the key set are fetched lazily, on first use,
+// because locally the issuer is the gateway itself and is not reachable while
+// the gateway starts. The key set is cached, refreshed periodically and,
+// rate-limited, when a token names a key id the cache does not know (key
+// rotation). The issuer itself verifies with its own key set (Config.KeySet):
+// no network at all.
+package authn
 
 import (
 	"context"
@@ -18,6 +25,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/httprc/v3"
 	"github.com/lestrrat-go/httprc/v3/errsink"
@@ -48,6 +57,9 @@ type Config struct {
 	Audience string // must be in "aud"
 	// JWKSURL skips discovery when set.
 	JWKSURL string
+	// KeySet, a JWKS document, is the only key set when set: nothing is
+	// fetched (the issuer verifying its own tokens).
+	KeySet []byte
 	// RefreshInterval is the periodic key set refresh (default 15 min).
 	RefreshInterval time.Duration
 	// MinRefreshGap bounds refreshes caused by unknown key ids (default
@@ -63,8 +75,9 @@ type Config struct {
 
 // Claims is the verified identity of a caller.
 type Claims struct {
-	Subject string
+	Subject string // the user id
 	Email   string
+	Name    string
 	Roles   []string // Keycloak shape: realm_access.roles
 }
 
@@ -82,6 +95,8 @@ func (c Claims) HasRole(role string) bool {
 type Verifier struct {
 	cfg   Config
 	cache *jwk.Cache
+	// static is Config.KeySet, parsed; nil when keys are fetched.
+	static jwk.Set
 
 	// res is the cached key set resource, set once its URL is known.
 	res atomic.Pointer[httprc.ResourceBase[jwk.Set]]
@@ -101,8 +116,39 @@ type Verifier struct {
 // when ctx is done.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
-		return nil, errors.New("oidc: issuer and audience are required")
+		return nil, errors.New("authn: issuer and audience are required")
 	}
+	if cfg.KeySet != nil {
+		if cfg.JWKSURL != "" {
+			return nil, errors.New("authn: a key set and a key set URL are exclusive")
+		}
+		set, err := jwk.Parse(cfg.KeySet)
+		if err != nil {
+			return nil, fmt.Errorf("authn: key set: %w", err)
+		}
+		if set.Len() == 0 {
+			return nil, errors.New("authn: key set has no keys")
+		}
+		return &Verifier{cfg: withDefaults(cfg), static: set}, nil
+	}
+	cfg = withDefaults(cfg)
+	v := &Verifier{cfg: cfg, fetchErrs: make(chan error, 1)}
+	sink := errsink.NewFunc(func(ctx context.Context, err error) {
+		cfg.Log.WarnContext(ctx, "key set refresh failed", "err", err)
+		select {
+		case v.fetchErrs <- err:
+		default:
+		}
+	})
+	cache, err := jwk.NewCache(ctx, httprc.NewClient(httprc.WithErrorSink(sink)))
+	if err != nil {
+		return nil, fmt.Errorf("authn: start key cache: %w", err)
+	}
+	v.cache = cache
+	return v, nil
+}
+
+func withDefaults(cfg Config) Config {
 	if cfg.RefreshInterval <= 0 {
 		cfg.RefreshInterval = 15 * time.Minute
 	}
@@ -120,20 +166,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	v := &Verifier{cfg: cfg, fetchErrs: make(chan error, 1)}
-	sink := errsink.NewFunc(func(ctx context.Context, err error) {
-		cfg.Log.WarnContext(ctx, "key set refresh failed", "err", err)
-		select {
-		case v.fetchErrs <- err:
-		default:
-		}
-	})
-	cache, err := jwk.NewCache(ctx, httprc.NewClient(httprc.WithErrorSink(sink)))
-	if err != nil {
-		return nil, fmt.Errorf("oidc: start key cache: %w", err)
-	}
-	v.cache = cache
-	return v, nil
+	return cfg
 }
 
 // Verify parses and validates a compact JWS token: signature by a published
@@ -167,19 +200,22 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 func claimsOf(tok jwt.Token) (Claims, error) {
 	var c Claims
 	c.Subject, _ = tok.Subject()
-	if c.Subject == "" || !headerSafe(c.Subject) {
+	if c.Subject == "" || !plainText(c.Subject) {
 		return Claims{}, fmt.Errorf("%w: unusable subject", ErrInvalid)
 	}
-	var email string
-	if tok.Get("email", &email) == nil && headerSafe(email) {
+	// Optional claims of an unexpected shape are left out, not fatal.
+	var email, name string
+	if tok.Get("email", &email) == nil && plainText(email) {
 		c.Email = email
+	}
+	if tok.Get("name", &name) == nil && plainText(name) {
+		c.Name = name
 	}
 	var realm map[string]any
 	if tok.Get("realm_access", &realm) == nil {
 		roles, _ := realm["roles"].([]any)
 		for _, r := range roles {
-			// Roles travel comma-separated in one header: drop what would break it.
-			if s, ok := r.(string); ok && s != "" && headerSafe(s) && !strings.Contains(s, ",") {
+			if s, ok := r.(string); ok && s != "" && plainText(s) {
 				c.Roles = append(c.Roles, s)
 			}
 		}
@@ -187,14 +223,18 @@ func claimsOf(tok jwt.Token) (Claims, error) {
 	return c, nil
 }
 
-// headerSafe: printable ASCII only, since claims are forwarded as headers.
-func headerSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
+// plainText bounds what a claim may hold, since claims end up in logs and
+// answers: valid UTF-8, no control characters, at most 512 bytes.
+func plainText(s string) bool {
+	if len(s) > 512 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
 			return false
 		}
 	}
-	return len(s) <= 512
+	return true
 }
 
 // keyProvider hands jws the one key the token's header names, and only for
@@ -259,6 +299,9 @@ func keyFits(key jwk.Key, alg jwa.SignatureAlgorithm) error {
 // fetches (discovery, then keys) when nothing is cached yet or kid is
 // unknown, at most once per MinRefreshGap (once per second after a failure).
 func (v *Verifier) keySet(ctx context.Context, kid string) (jwk.Set, error) {
+	if v.static != nil {
+		return v.static, nil
+	}
 	if set := v.cached(); set != nil {
 		if _, ok := set.LookupKeyID(kid); ok {
 			return set, nil

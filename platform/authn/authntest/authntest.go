@@ -1,8 +1,8 @@
-// Package oidctest is a fake OpenID Connect issuer for tests: discovery, a
+// Package authntest is a fake OpenID Connect issuer for tests: discovery, a
 // JWKS that can rotate or go down, and token minting done with the standard
 // library only (so that tests do not trust the library they check), including
 // the forgeries a verifier must refuse.
-package oidctest
+package authntest
 
 import (
 	"crypto"
@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"tenflix/platform/authn"
 )
 
 // Audience is the audience the fake issuer's tokens carry by default.
@@ -73,10 +75,10 @@ func (iss *Issuer) newKey(t testing.TB, alg string) *Key {
 	case "ES256":
 		k.ec, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	default:
-		t.Fatalf("oidctest: unsupported alg %s", alg)
+		t.Fatalf("authntest: unsupported alg %s", alg)
 	}
 	if err != nil {
-		t.Fatalf("oidctest: generate key: %v", err)
+		t.Fatalf("authntest: generate key: %v", err)
 	}
 	return k
 }
@@ -99,11 +101,7 @@ func (iss *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
-		set := []map[string]any{}
-		for _, k := range keys {
-			set = append(set, k.jwk())
-		}
-		writeJSON(w, map[string]any{"keys": set})
+		writeJSON(w, keySetDoc(keys))
 	default:
 		http.NotFound(w, r)
 	}
@@ -112,6 +110,14 @@ func (iss *Issuer) serve(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+func keySetDoc(keys []*Key) map[string]any {
+	set := []map[string]any{}
+	for _, k := range keys {
+		set = append(set, k.jwk())
+	}
+	return map[string]any{"keys": set}
 }
 
 func (k *Key) jwk() map[string]any {
@@ -182,10 +188,39 @@ func (iss *Issuer) Claims(sub string, roles ...string) map[string]any {
 		roles = []string{}
 	}
 	return map[string]any{
-		"iss": iss.URL, "aud": Audience, "sub": sub, "email": sub + "@example.com",
+		"iss": iss.URL, "aud": Audience, "sub": sub, "email": sub + "@example.com", "name": "User " + sub,
 		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		"realm_access": map[string]any{"roles": roles},
 	}
+}
+
+// Token is a valid RS256 token for sub with the given realm roles.
+func (iss *Issuer) Token(t testing.TB, sub string, roles ...string) string {
+	t.Helper()
+	return iss.RSAKey().Token(t, iss.Claims(sub, roles...))
+}
+
+// Verifier is a verifier of this issuer's tokens (discovery and all), as a
+// service configured with OIDC_ISSUER=iss.URL builds it.
+func (iss *Issuer) Verifier(t testing.TB) *authn.Verifier {
+	t.Helper()
+	v, err := authn.New(t.Context(), authn.Config{Issuer: iss.URL, Audience: Audience})
+	if err != nil {
+		t.Fatalf("authntest: %v", err)
+	}
+	return v
+}
+
+// KeySet is the JWKS document the issuer publishes now.
+func (iss *Issuer) KeySet(t testing.TB) []byte {
+	t.Helper()
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	b, err := json.Marshal(keySetDoc(iss.published))
+	if err != nil {
+		t.Fatalf("authntest: encode key set: %v", err)
+	}
+	return b
 }
 
 // Token signs claims with k, naming k's kid and alg in the header.
@@ -212,7 +247,7 @@ func (k *Key) TokenWithHeader(t testing.TB, header, claims map[string]any) strin
 		}
 	}
 	if err != nil {
-		t.Fatalf("oidctest: sign: %v", err)
+		t.Fatalf("authntest: sign: %v", err)
 	}
 	return input + "." + b64(sig)
 }
@@ -220,13 +255,15 @@ func (k *Key) TokenWithHeader(t testing.TB, header, claims map[string]any) strin
 // PublicPEM is k's public key in PEM, the usual secret of an HS256 forgery.
 func (k *Key) PublicPEM(t testing.TB) []byte {
 	t.Helper()
-	var pub any = &k.rsa.PublicKey
-	if k.ec != nil {
+	var pub any
+	if k.rsa != nil {
+		pub = &k.rsa.PublicKey
+	} else {
 		pub = &k.ec.PublicKey
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		t.Fatalf("oidctest: marshal public key: %v", err)
+		t.Fatalf("authntest: marshal public key: %v", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
@@ -251,7 +288,7 @@ func Tamper(t testing.TB, token string, claims map[string]any) string {
 	t.Helper()
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		t.Fatalf("oidctest: not a compact token: %q", token)
+		t.Fatalf("authntest: not a compact token: %q", token)
 	}
 	return parts[0] + "." + encode(t, claims) + "." + parts[2]
 }
@@ -260,7 +297,7 @@ func encode(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
-		t.Fatalf("oidctest: encode: %v", err)
+		t.Fatalf("authntest: encode: %v", err)
 	}
 	return b64(b)
 }

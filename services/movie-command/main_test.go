@@ -1,0 +1,25 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoadSettingsNeedsTheIssuer(t *testing.T) {
+	_, err := loadSettings(func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "OIDC_ISSUER") {
+		t.Fatalf("loadSettings without OIDC_ISSUER = %v, want an error naming it", err)
+	}
+	env := map[string]string{"OIDC_ISSUER": "http://127.0.0.1:8080"}
+	s, err := loadSettings(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OIDCIssuer != "http://127.0.0.1:8080" || s.OIDCAudience != "tenflix-api" || s.OIDCJWKSURL != "" {
+		t.Fatalf("settings %+v", s)
+	}
+	env["OIDC_AUDIENCE"], env["OIDC_JWKS_URL"] = "api", "http://keys.example/jwks"
+	if s, _ = loadSettings(func(k string) string { return env[k] }); s.OIDCAudience != "api" || s.OIDCJWKSURL != "http://keys.example/jwks" {
+		t.Fatalf("settings %+v", s)
+	}
+}
