@@ -118,7 +118,7 @@ func loadSettings(env config.Env) (settings, error) {
 		Port:          port("APP_PORT", "7103"),
 		DaprPort:      port("DAPR_HTTP_PORT", "3503"),
 		DaprToken:     r.String("DAPR_API_TOKEN", ""),
-		AppToken:      r.String("APP_API_TOKEN", ""),
+		AppToken:      r.Required("APP_API_TOKEN"),
 		SecretStore:   r.String("SECRET_STORE", "secretstore"),
 		PubSub:        r.String("PUBSUB", "pubsub"),
 		Issuer:        strings.TrimRight(r.String("OIDC_ISSUER", "http://127.0.0.1:8080"), "/"),

@@ -52,7 +52,7 @@ func loadSettings(env config.Env) (settings, error) {
 		Port:         r.String("APP_PORT", "7101"),
 		DaprPort:     r.String("DAPR_HTTP_PORT", "3500"),
 		DaprToken:    r.String("DAPR_API_TOKEN", ""),
-		AppToken:     r.String("APP_API_TOKEN", ""),
+		AppToken:     r.Required("APP_API_TOKEN"),
 		StateStore:   r.String("STATE_STORE", "catalog-state"),
 		SecretStore:  r.String("SECRET_STORE", "secretstore"),
 		DBSecret:     r.String("DB_SECRET", "movie-command-db"),

@@ -5,12 +5,12 @@ import (
 	"testing"
 )
 
-func TestLoadSettingsNeedsTheIssuer(t *testing.T) {
+func TestLoadSettingsNeedsTheIssuerAndTheAppToken(t *testing.T) {
 	_, err := loadSettings(func(string) string { return "" })
-	if err == nil || !strings.Contains(err.Error(), "OIDC_ISSUER") {
-		t.Fatalf("loadSettings without OIDC_ISSUER = %v, want an error naming it", err)
+	if err == nil || !strings.Contains(err.Error(), "OIDC_ISSUER") || !strings.Contains(err.Error(), "APP_API_TOKEN") {
+		t.Fatalf("loadSettings without OIDC_ISSUER and APP_API_TOKEN = %v, want an error naming both", err)
 	}
-	env := map[string]string{"OIDC_ISSUER": "http://127.0.0.1:8080"}
+	env := map[string]string{"OIDC_ISSUER": "http://127.0.0.1:8080", "APP_API_TOKEN": "at"}
 	s, err := loadSettings(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

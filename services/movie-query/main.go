@@ -51,7 +51,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	s := settings{
 		MongoURL:      r.Required("MONGO_URL"),
 		MongoDatabase: r.String("MONGO_DATABASE", "movie_query"),
-		AppAPIToken:   r.String("APP_API_TOKEN", ""),
+		AppAPIToken:   r.Required("APP_API_TOKEN"),
 		OIDCIssuer:    r.Required("OIDC_ISSUER"),
 		OIDCAudience:  r.String("OIDC_AUDIENCE", "tenflix-api"),
 		OIDCJWKSURL:   r.String("OIDC_JWKS_URL", ""),

@@ -27,8 +27,8 @@ func TestLoadSettings(t *testing.T) {
 		want    settings
 		wantErr string
 	}{
-		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017", "OIDC_ISSUER": "http://gw"},
-			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query",
+		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017", "OIDC_ISSUER": "http://gw", "APP_API_TOKEN": "at"},
+			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", AppAPIToken: "at",
 				OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api", LogLevel: "info"}, ""},
 		{"all set", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "8000", "MONGO_DATABASE": "mq",
 			"APP_API_TOKEN": "secret", "OIDC_ISSUER": "https://sso", "OIDC_AUDIENCE": "api",
@@ -36,6 +36,7 @@ func TestLoadSettings(t *testing.T) {
 			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret",
 				OIDCIssuer: "https://sso", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys", LogLevel: "debug"}, ""},
 		{"mongo url missing", map[string]string{"OIDC_ISSUER": "http://gw"}, settings{}, "MONGO_URL is required"},
+		{"app token missing", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw"}, settings{}, "APP_API_TOKEN is required"},
 		{"issuer missing", map[string]string{"MONGO_URL": "mongodb://db"}, settings{}, "OIDC_ISSUER is required"},
 		{"bad port", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw", "APP_PORT": "http"}, settings{}, "APP_PORT"},
 		{"port out of range", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw", "APP_PORT": "70000"}, settings{}, "APP_PORT"},

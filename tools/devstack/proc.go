@@ -35,11 +35,12 @@ type proc struct {
 	dir     string
 	env     []string
 	logPath string
-	pidFile string // "" for none; holds the pid of the running incarnation
+	pidFile string // "" for none; holds the pid of the running incarnation, absent between two
 
-	mu  sync.Mutex
-	cmd *exec.Cmd // the running (or last) incarnation
-	err error     // exit error of the last incarnation
+	mu      sync.Mutex
+	cmd     *exec.Cmd // the running (or last) incarnation
+	running bool      // cmd has not exited: its pid is still its own
+	err     error     // exit error of the last incarnation
 
 	supervised atomic.Bool
 	stopping   atomic.Bool   // set before we signal it, so its exit is not a crash
@@ -49,7 +50,7 @@ type proc struct {
 }
 
 // startProc starts argv in dir with env, appending its output to logPath.
-// pidFile, when not empty, always holds the running incarnation's pid.
+// pidFile, when not empty, holds the running incarnation's pid.
 func startProc(name string, argv []string, dir string, env []string, logPath, pidFile string) (*proc, error) {
 	p := &proc{name: name, argv: argv, dir: dir, env: env, logPath: logPath, pidFile: pidFile,
 		wake: make(chan struct{}), done: make(chan struct{})}
@@ -80,7 +81,7 @@ func (p *proc) launch() (*exec.Cmd, error) {
 		return nil, fmt.Errorf("start %s: %w", p.name, err)
 	}
 	p.mu.Lock()
-	p.cmd = cmd
+	p.cmd, p.running = cmd, true
 	p.mu.Unlock()
 	if p.stopping.Load() { // stopAll ran while this incarnation started
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
@@ -95,16 +96,16 @@ func (p *proc) launch() (*exec.Cmd, error) {
 // watch waits for each incarnation and restarts it while supervised.
 func (p *proc) watch(cmd *exec.Cmd) {
 	defer close(p.done)
-	if p.pidFile != "" {
-		defer os.Remove(p.pidFile)
-	}
 	backoff := restartMin
 	for {
 		began := time.Now()
 		err := cmd.Wait()
 		p.mu.Lock()
-		p.err = err
+		p.err, p.running = err, false
 		p.mu.Unlock()
+		if p.pidFile != "" {
+			_ = os.Remove(p.pidFile) // rewritten by the next incarnation
+		}
 		if p.stopping.Load() {
 			return
 		}
@@ -168,9 +169,14 @@ func (p *proc) pid() int {
 }
 
 // signal sends sig to the child's process group, so that whatever it spawned
-// (a shell wrapper's children) gets it too.
+// (a shell wrapper's children) gets it too. An exited incarnation is not
+// signalled: its pid may belong to someone else by now.
 func (p *proc) signal(sig syscall.Signal) {
-	_ = syscall.Kill(-p.pid(), sig)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running {
+		_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	}
 }
 
 // stopAll sends SIGTERM to every process, waits up to grace, then SIGKILLs
@@ -198,4 +204,10 @@ func stopAll(procs []*proc, grace time.Duration) {
 			<-p.done
 		}
 	}
+}
+
+func (p *proc) isRunning() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.running
 }

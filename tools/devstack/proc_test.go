@@ -43,7 +43,7 @@ func TestSupervisedCrashIsRestarted(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pids", "crashy.pid")
 	// Runs a moment, then crashes; each incarnation leaves a line in the log.
-	p, err := startProc("crashy", []string{"sh", "-c", "echo run; sleep 0.2; exit 3"}, dir, os.Environ(),
+	p, err := startProc("crashy", []string{"sh", "-c", "echo run; sleep 0.5; exit 3"}, dir, os.Environ(),
 		filepath.Join(dir, "crashy.log"), pidFile)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +75,36 @@ func TestSupervisedCrashIsRestarted(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if p.restarts.Load() != n {
 		t.Error("restarted after stopAll")
+	}
+}
+
+// Stopping a supervised process while it waits to be restarted ends the wait
+// at once, signals nothing (its pid is no longer its own) and starts nothing.
+func TestStopDuringRestartBackoff(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "crash.pid")
+	p, err := startProc("crash", []string{"sh", "-c", "exit 1"}, dir, os.Environ(), filepath.Join(dir, "crash.log"), pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.supervise()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.isRunning() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p.isRunning() {
+		t.Fatal("did not crash")
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Errorf("pid file of the dead incarnation kept during the backoff: %v", err)
+	}
+	start := time.Now()
+	stopAll([]*proc{p}, time.Second)
+	if !p.exited() || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("stop during the backoff took %s (exited %v)", time.Since(start), p.exited())
+	}
+	if n := p.restarts.Load(); n != 0 {
+		t.Errorf("restarted %d times", n)
 	}
 }
 

@@ -80,7 +80,10 @@ func invalid(format string, args ...any) error {
 //   - Once an account has SlowAfter failures from all clients together, a
 //     client that already failed for it must space its attempts by
 //     Spacing(failures): 1 s, doubling every ClientLimit further failures, up
-//     to Window. This slows guessing spread over many addresses.
+//     to MaxSpacing. Spread over many addresses, guessing gets at most
+//     ClientLimit tries per address and Window, and those are spaced; the cap
+//     is short because the owner, one typo into an attack, is spaced too:
+//     they wait at most MaxSpacing, never a lockout.
 //   - A client with no failure for the account is never refused: the owner
 //     signing in from a fresh client gets a password check, whatever others
 //     did. A success forgets that client's failures only (the account-wide
@@ -89,11 +92,12 @@ type LoginPolicy struct {
 	Window      time.Duration
 	ClientLimit int
 	SlowAfter   int
+	MaxSpacing  time.Duration // 0: DefaultLoginPolicy's
 }
 
 // DefaultLoginPolicy: 5 guesses per client and account per 15 minutes;
-// account-wide slow-down from 10 failures on.
-var DefaultLoginPolicy = LoginPolicy{Window: 15 * time.Minute, ClientLimit: 5, SlowAfter: 10}
+// account-wide slow-down from 10 failures on, up to 30 s between attempts.
+var DefaultLoginPolicy = LoginPolicy{Window: 15 * time.Minute, ClientLimit: 5, SlowAfter: 10, MaxSpacing: 30 * time.Second}
 
 // Spacing is the least time a client with failures must leave between its
 // attempts on an account that has accountFailures failures in the window.
@@ -101,11 +105,15 @@ func (p LoginPolicy) Spacing(accountFailures int) time.Duration {
 	if accountFailures < p.SlowAfter {
 		return 0
 	}
-	doublings := (accountFailures - p.SlowAfter) / max(p.ClientLimit, 1)
-	if doublings > 30 { // no overflow; Window caps it long before
-		return p.Window
+	limit := p.MaxSpacing
+	if limit <= 0 {
+		limit = DefaultLoginPolicy.MaxSpacing
 	}
-	return min(time.Second<<doublings, p.Window)
+	doublings := (accountFailures - p.SlowAfter) / max(p.ClientLimit, 1)
+	if doublings > 30 { // no overflow; the limit caps it long before
+		return limit
+	}
+	return min(time.Second<<doublings, limit)
 }
 
 // ThrottledError: too many failed sign-ins from this client for an account;

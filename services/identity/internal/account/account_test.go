@@ -136,7 +136,7 @@ func TestLoginPolicySpacing(t *testing.T) {
 	p := DefaultLoginPolicy
 	for failures, want := range map[int]time.Duration{
 		0: 0, 9: 0, 10: time.Second, 14: time.Second, 15: 2 * time.Second, 20: 4 * time.Second,
-		40: 64 * time.Second, 55: 512 * time.Second, 60: 15 * time.Minute, 1 << 20: 15 * time.Minute,
+		30: 16 * time.Second, 35: 30 * time.Second, 55: 30 * time.Second, 1 << 20: 30 * time.Second,
 	} {
 		if got := p.Spacing(failures); got != want {
 			t.Errorf("Spacing(%d) = %s, want %s", failures, got, want)

@@ -62,9 +62,10 @@ var b64 = base64.RawStdEncoding
 // Why: each argon2id computation allocates its whole memory cost up front
 // (19 MiB with Recommended) and holds it until it ends, so N concurrent
 // sign-ins cost N x 19 MiB: 500 at once would ask for 9.5 GiB. With at most
-// Concurrent computations, memory stays at Concurrent x Memory whatever the
-// load, and a hash that cannot start within Wait is refused (ErrBusy)
-// instead of piling up.
+// Concurrent computations, memory stays at Concurrent x the hashes' memory
+// cost whatever the load (19 MiB for every hash this service writes; a stored
+// hash is accepted up to maxMemory), and a hash that cannot start within Wait
+// is refused (ErrBusy) instead of piling up.
 type Limits struct {
 	Concurrent int           // default DefaultConcurrency()
 	Wait       time.Duration // default DefaultWait
