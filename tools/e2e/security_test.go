@@ -420,3 +420,27 @@ func readAll(resp *http.Response) []byte {
 	b, _ := io.ReadAll(resp.Body)
 	return b
 }
+
+// TestSecretsAreScopedPerApp: each app's sidecar hands it only the secrets
+// its config allows (dapr/config/<app>.yaml, secrets.scopes).
+func TestSecretsAreScopedPerApp(t *testing.T) {
+	sidecars := map[string]string{"gateway": gatewaySidecar, "identity": "http://127.0.0.1:3503",
+		"movie-command": commandSidecar, "movie-query": querySidecar}
+	for _, tt := range []struct {
+		app, secret string
+		want        int
+	}{
+		{"gateway", "identity-signing-key", http.StatusForbidden},
+		{"gateway", "kafka-brokers", http.StatusForbidden},
+		{"movie-query", "movie-command-db", http.StatusForbidden},
+		{"movie-command", "identity-admin-password", http.StatusForbidden},
+		{"identity", "identity-signing-key", http.StatusOK},
+		{"movie-command", "movie-command-db", http.StatusOK},
+	} {
+		r := call(t, http.MethodGet, sidecars[tt.app]+"/v1.0/secrets/secretstore/"+tt.secret, nil,
+			"dapr-api-token", sidecarToken(tt.app))
+		if r.Status != tt.want {
+			t.Errorf("%s reads %s: %d, want %d", tt.app, tt.secret, r.Status, tt.want)
+		}
+	}
+}
