@@ -1,5 +1,6 @@
 // Package httpserver builds the gin engine every service uses (request ids,
-// access logs, panic recovery, sidecar authentication, the error envelope)
+// access logs, panic recovery, sidecar authentication, refusal of client
+// strings that are not valid UTF-8 or hold NUL, the error envelope)
 // and runs it with timeouts and graceful shutdown.
 package httpserver
 
@@ -45,12 +46,16 @@ func NewEngine(opt Options) *gin.Engine {
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// An API answers a path it does not serve with a 404 envelope, not a
+	// redirect to a neighbour (a client would follow it with its body lost).
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	r.Use(requestID(), accessLog(opt.Log), recovery(opt.Log), limitBody(opt.MaxBodyBytes))
 	r.GET("/healthz", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	if opt.AppAPIToken != "" {
 		r.Use(requireToken(opt.AppAPIToken))
 	}
+	r.Use(validInput())
 	r.NoRoute(func(c *gin.Context) {
 		Fail(c, apierror.New(apierror.NotFound, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
