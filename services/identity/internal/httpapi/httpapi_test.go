@@ -40,7 +40,7 @@ var (
 	currentKey, oldKey *rsa.PrivateKey
 )
 
-func rsaKeys(t *testing.T) (*rsa.PrivateKey, *rsa.PrivateKey) {
+func rsaKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	t.Helper()
 	keysOnce.Do(func() {
 		currentKey, _ = rsa.GenerateKey(rand.Reader, 2048)
@@ -52,13 +52,13 @@ func rsaKeys(t *testing.T) (*rsa.PrivateKey, *rsa.PrivateKey) {
 // env is the service's HTTP API over a fresh database, with the admin
 // account bootstrapped like at start; the sidecar is not involved.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	db   *dbtest.Database
 	h    http.Handler
 	keys *token.Keys
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := dbtest.New(t)
 	cur, prev := rsaKeys(t)
@@ -86,7 +86,7 @@ func newEnv(t *testing.T) *env {
 
 type response struct {
 	*httptest.ResponseRecorder
-	t *testing.T
+	t testing.TB
 }
 
 // do sends a request as the sidecar would (with the app token).
