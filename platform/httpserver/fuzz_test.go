@@ -36,7 +36,7 @@ func FuzzValidInput(f *testing.F) {
 			}
 			return
 		}
-		if !clean(id) {
+		if !clean(id) || strings.ContainsFunc(id, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 			t.Fatalf("path parameter %q reached the handler", id)
 		}
 		if q, err := url.ParseQuery(rawQuery); err != nil || !cleanValues(q) {

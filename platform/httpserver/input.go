@@ -25,13 +25,17 @@ import (
 // would silently turn invalid bytes into U+FFFD.
 const badText = "must be valid UTF-8 without NUL characters"
 
+// badPath is the complaint about a path: a sidecar cannot forward one with
+// ASCII control characters either (Go's URL parser refuses them).
+const badPath = "must be valid UTF-8 without control characters"
+
 // validInput refuses, before any handler runs, every request in which a
-// client string is not valid UTF-8 or holds NUL: the path and its
-// parameters, query parameters (names and values), urlencoded and multipart
-// form fields, and the strings of a JSON body (keys and values, at any
-// depth). Messages name the offending place, never its bytes. Other bodies
-// (uploads, say) pass untouched; so do bodies that do not parse, which the
-// handlers answer themselves.
+// client string is not valid UTF-8 or holds NUL: the path and its parameters
+// (no control characters there at all), query parameters (names and
+// values), urlencoded and multipart form fields, and the strings of a JSON
+// body (keys and values, at any depth). Messages name the offending place,
+// never its bytes. Other bodies (uploads, say) pass untouched; so do bodies
+// that do not parse, which the handlers answer themselves.
 //
 // It lives here, not in BindJSON, so that it covers every source of strings
 // and every engine, the gateway's included (which forwards without binding).
@@ -47,12 +51,12 @@ func validInput() gin.HandlerFunc {
 
 func checkInput(c *gin.Context) error {
 	for _, p := range c.Params {
-		if !goodText(p.Value) {
-			return apierror.New(apierror.Invalid, "path parameter %q %s", p.Key, badText)
+		if !goodPath(p.Value) {
+			return apierror.New(apierror.Invalid, "path parameter %q %s", p.Key, badPath)
 		}
 	}
-	if !goodText(c.Request.URL.Path) {
-		return apierror.New(apierror.Invalid, "request path %s", badText)
+	if !goodPath(c.Request.URL.Path) {
+		return apierror.New(apierror.Invalid, "request path %s", badPath)
 	}
 	if c.Request.URL.RawQuery != "" {
 		q, err := url.ParseQuery(c.Request.URL.RawQuery)
@@ -286,6 +290,10 @@ func hex4(b []byte) rune {
 
 func goodText(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+func goodPath(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
 }
 
 // shorten keeps a client-chosen name readable in a message.

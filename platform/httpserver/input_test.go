@@ -87,6 +87,8 @@ func TestBadTextIsRefusedWhereverItIs(t *testing.T) {
 		{"NUL in a path parameter", "/things/a\x00b", "", "", nil, `path parameter "id"`},
 		{"invalid UTF-8 in a path parameter", "/things/\xff", "", "", nil, `path parameter "id"`},
 		{"invalid UTF-8 in an unknown path", "/nothing/\xc3", "", "", nil, "request path"},
+		{"a control character in a path parameter", "/things/a\x1bb", "", "", nil, `path parameter "id"`},
+		{"a line break in the path", "/things/1\r\n", "", "", nil, `path parameter "id"`},
 		{"NUL in a query value", "/things/1", "q=%00", "", nil, `query parameter "q"`},
 		{"invalid UTF-8 in a query value", "/things/1", "category=%ff", "", nil, `query parameter "category"`},
 		{"overlong UTF-8 in a query value", "/things/1", "q=%c0%af", "", nil, `query parameter "q"`},
@@ -146,6 +148,27 @@ func TestGoodTextPassesAndTheBodyIsKept(t *testing.T) {
 				t.Fatalf("got %d %q, want 200 with the body unchanged", rec.Code, rec.Body)
 			}
 		})
+	}
+}
+
+func TestLongHeadsAreRefusedInTheEnvelope(t *testing.T) {
+	h := newEngine(t)
+	for _, req := range []*http.Request{
+		request(http.MethodGet, "/things/1", "q="+strings.Repeat("x", 4<<10), "", nil),
+		request(http.MethodGet, "/things/"+strings.Repeat("x", 4<<10), "", "", nil),
+		func() *http.Request {
+			r := request(http.MethodGet, "/things/1", "", "", nil)
+			r.Header.Set("User-Agent", strings.Repeat("x", 4<<10))
+			return r
+		}(),
+	} {
+		rec := serve(h, req)
+		if code, _ := envelope(t, rec); rec.Code != http.StatusRequestHeaderFieldsTooLarge || code != "headers_too_large" {
+			t.Fatalf("got %d %s, want 431 headers_too_large", rec.Code, code)
+		}
+	}
+	if rec := serve(h, request(http.MethodGet, "/things/1", "q="+strings.Repeat("x", 3<<10), "", nil)); rec.Code != http.StatusOK {
+		t.Fatalf("a 3 KiB URL: %d %s", rec.Code, rec.Body)
 	}
 }
 
