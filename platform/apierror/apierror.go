@@ -20,6 +20,7 @@ const (
 	MethodNotAllowed Code = "method_not_allowed"
 	Conflict         Code = "conflict"
 	TooLarge         Code = "too_large"
+	HeadersTooLarge  Code = "headers_too_large"
 	UnsupportedMedia Code = "unsupported_media_type"
 	RateLimited      Code = "rate_limited"
 	Unavailable      Code = "unavailable"
@@ -34,6 +35,7 @@ var statuses = map[Code]int{
 	MethodNotAllowed: http.StatusMethodNotAllowed,
 	Conflict:         http.StatusConflict,
 	TooLarge:         http.StatusRequestEntityTooLarge,
+	HeadersTooLarge:  http.StatusRequestHeaderFieldsTooLarge,
 	UnsupportedMedia: http.StatusUnsupportedMediaType,
 	RateLimited:      http.StatusTooManyRequests,
 	Unavailable:      http.StatusServiceUnavailable,

@@ -1,5 +1,6 @@
 // Package httpserver builds the gin engine every service uses (request ids,
-// access logs, panic recovery, sidecar authentication, the error envelope)
+// access logs, panic recovery, sidecar authentication, refusal of client
+// strings that are not valid UTF-8 or hold NUL, the error envelope)
 // and runs it with timeouts and graceful shutdown.
 package httpserver
 
@@ -34,6 +35,11 @@ type Options struct {
 	AppAPIToken string
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// MaxHeadBytes bounds the request line and headers (default 4 KiB).
+	// A Dapr sidecar refuses heads above about 8 KiB (its 4 KiB read buffer
+	// plus net/http's slop) with a bare 431; refusing at 4 KiB answers in the
+	// envelope and leaves room for the headers the gateway adds.
+	MaxHeadBytes int
 }
 
 // NewEngine returns a gin engine with the house middleware and envelope-shaped
@@ -43,14 +49,21 @@ func NewEngine(opt Options) *gin.Engine {
 	if opt.MaxBodyBytes == 0 {
 		opt.MaxBodyBytes = 1 << 20
 	}
+	if opt.MaxHeadBytes == 0 {
+		opt.MaxHeadBytes = 4 << 10
+	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// An API answers a path it does not serve with a 404 envelope, not a
+	// redirect to a neighbour (a client would follow it with its body lost).
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
-	r.Use(requestID(), accessLog(opt.Log), recovery(opt.Log), limitBody(opt.MaxBodyBytes))
+	r.Use(requestID(), accessLog(opt.Log), recovery(opt.Log), limitHead(opt.MaxHeadBytes), limitBody(opt.MaxBodyBytes))
 	r.GET("/healthz", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	if opt.AppAPIToken != "" {
 		r.Use(requireToken(opt.AppAPIToken))
 	}
+	r.Use(validInput())
 	r.NoRoute(func(c *gin.Context) {
 		Fail(c, apierror.New(apierror.NotFound, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -117,6 +130,23 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 				Fail(c, fmt.Errorf("panic: %v", p))
 			}
 		}()
+		c.Next()
+	}
+}
+
+func limitHead(n int) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		r := c.Request
+		size := len(r.Method) + len(r.URL.RequestURI()) + len(r.Proto) + len("  \r\nHost: \r\n") + len(r.Host)
+		for name, values := range r.Header {
+			for _, v := range values {
+				size += len(name) + len(v) + len(": \r\n")
+			}
+		}
+		if size > n {
+			Fail(c, apierror.New(apierror.HeadersTooLarge, "request line and headers larger than %d bytes", n))
+			return
+		}
 		c.Next()
 	}
 }

@@ -21,7 +21,7 @@ import (
 // newServer is the service's engine on a fresh database, called by a
 // signed-in user: requests without an Authorization header get a valid user
 // token, as the gateway forwards it (auth_test.go checks the tokens).
-func newServer(t *testing.T) http.Handler {
+func newServer(t testing.TB) http.Handler {
 	t.Helper()
 	engine, iss := newEngine(t)
 	user := "Bearer " + iss.Token(t, "viewer-1", "user")
@@ -35,7 +35,7 @@ func newServer(t *testing.T) http.Handler {
 
 // newEngine is the service's engine on a fresh database, verifying the
 // tokens of a test issuer.
-func newEngine(t *testing.T) (http.Handler, *authntest.Issuer) {
+func newEngine(t testing.TB) (http.Handler, *authntest.Issuer) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store := mongotest.NewStore(t)
@@ -45,7 +45,7 @@ func newEngine(t *testing.T) (http.Handler, *authntest.Issuer) {
 	return engine, iss
 }
 
-func do(t *testing.T, h http.Handler, method, target, body string) (int, []byte) {
+func do(t testing.TB, h http.Handler, method, target, body string) (int, []byte) {
 	t.Helper()
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if body != "" {
@@ -56,7 +56,7 @@ func do(t *testing.T, h http.Handler, method, target, body string) (int, []byte)
 	return rec.Code, rec.Body.Bytes()
 }
 
-func decode(t *testing.T, b []byte) map[string]any {
+func decode(t testing.TB, b []byte) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -67,7 +67,7 @@ func decode(t *testing.T, b []byte) map[string]any {
 
 // publish delivers a catalog event as the sidecar would and returns the
 // subscriber's status.
-func publish(t *testing.T, h http.Handler, typ, data string) string {
+func publish(t testing.TB, h http.Handler, typ, data string) string {
 	t.Helper()
 	body := `{"specversion":"1.0","id":"e1","source":"movie-command","type":"` + typ +
 		`","topic":"catalog","pubsubname":"pubsub","datacontenttype":"application/json","data":` + data + `}`
@@ -78,7 +78,7 @@ func publish(t *testing.T, h http.Handler, typ, data string) string {
 	return decode(t, resp)["status"].(string)
 }
 
-func seed(t *testing.T, h http.Handler) {
+func seed(t testing.TB, h http.Handler) {
 	t.Helper()
 	events := []struct{ typ, data string }{
 		{"tenflix.catalog.movie.created.v1", `{"id":"m1","name":"Heat","type":"movie","synopsis":"LA crime saga",
