@@ -19,7 +19,9 @@ import (
 	"tenflix/platform/httpserver"
 	"tenflix/services/movie-query/internal/httpapi"
 	"tenflix/services/movie-query/internal/mongostore"
+	"tenflix/services/movie-query/internal/moviecommand"
 	"tenflix/services/movie-query/internal/projector"
+	"tenflix/services/movie-query/internal/reconcile"
 )
 
 const service = "movie-query"
@@ -39,6 +41,8 @@ type settings struct {
 	MongoURL      string // MONGO_URL
 	MongoDatabase string // MONGO_DATABASE
 	AppAPIToken   string // APP_API_TOKEN: when set, only the sidecar may call
+	DaprHTTPPort  int    // DAPR_HTTP_PORT, the sidecar's HTTP API (service invocation)
+	DaprAPIToken  string // DAPR_API_TOKEN: sent to the sidecar
 	LogLevel      string // LOG_LEVEL
 }
 
@@ -48,19 +52,24 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		MongoURL:      r.Required("MONGO_URL"),
 		MongoDatabase: r.String("MONGO_DATABASE", "movie_query"),
 		AppAPIToken:   r.String("APP_API_TOKEN", ""),
+		DaprAPIToken:  r.String("DAPR_API_TOKEN", ""),
 		LogLevel:      r.String("LOG_LEVEL", "info"),
 	}
-	portText := r.String("APP_PORT", "7102")
-	port, err := strconv.Atoi(portText)
-	var portErr error
-	if err != nil || port < 1 || port > 65535 {
-		portErr = fmt.Errorf("config: APP_PORT must be a port number (1-65535), got %q", portText)
-	}
-	s.Port = port
-	if err := errors.Join(r.Err(), portErr); err != nil {
+	var portErr, daprPortErr error
+	s.Port, portErr = portNumber("APP_PORT", r.String("APP_PORT", "7102"))
+	s.DaprHTTPPort, daprPortErr = portNumber("DAPR_HTTP_PORT", r.String("DAPR_HTTP_PORT", "3500"))
+	if err := errors.Join(r.Err(), portErr, daprPortErr); err != nil {
 		return settings{}, err
 	}
 	return s, nil
+}
+
+func portNumber(name, text string) (int, error) {
+	port, err := strconv.Atoi(text)
+	if err != nil || port < 1 || port > 65535 {
+		return 0, fmt.Errorf("config: %s must be a port number (1-65535), got %q", name, text)
+	}
+	return port, nil
 }
 
 // LogValue is the configuration as it may be logged: no password, no token.
@@ -76,6 +85,8 @@ func (s settings) LogValue() slog.Value {
 		slog.String("mongo_url", mongoURL),
 		slog.String("mongo_database", s.MongoDatabase),
 		slog.Bool("app_api_token_set", s.AppAPIToken != ""),
+		slog.Int("dapr_http_port", s.DaprHTTPPort),
+		slog.Bool("dapr_api_token_set", s.DaprAPIToken != ""),
 		slog.String("log_level", s.LogLevel),
 	)
 }
@@ -105,6 +116,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: cfg.AppAPIToken})
-	httpapi.Routes(engine, log, store, projector.New(store).Handle)
+	project := projector.New(store).Handle
+	httpapi.Routes(engine, log, store, project)
+	commands := moviecommand.New(fmt.Sprintf("http://127.0.0.1:%d", cfg.DaprHTTPPort), cfg.DaprAPIToken)
+	httpapi.ReconcileRoutes(engine, reconcile.New(commands, store, project, log))
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", cfg.Port), engine)
 }

@@ -28,13 +28,15 @@ func TestLoadSettings(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017"},
-			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", LogLevel: "info"}, ""},
+			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", DaprHTTPPort: 3500, LogLevel: "info"}, ""},
 		{"all set", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "8000", "MONGO_DATABASE": "mq",
-			"APP_API_TOKEN": "secret", "LOG_LEVEL": "debug"},
-			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret", LogLevel: "debug"}, ""},
+			"APP_API_TOKEN": "secret", "DAPR_HTTP_PORT": "3502", "DAPR_API_TOKEN": "dapr-secret", "LOG_LEVEL": "debug"},
+			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret",
+				DaprHTTPPort: 3502, DaprAPIToken: "dapr-secret", LogLevel: "debug"}, ""},
 		{"mongo url missing", map[string]string{}, settings{}, "MONGO_URL is required"},
 		{"bad port", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "http"}, settings{}, "APP_PORT"},
 		{"port out of range", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "70000"}, settings{}, "APP_PORT"},
+		{"bad sidecar port", map[string]string{"MONGO_URL": "mongodb://db", "DAPR_HTTP_PORT": "x"}, settings{}, "DAPR_HTTP_PORT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,10 +55,10 @@ func TestLoadSettings(t *testing.T) {
 }
 
 func TestSettingsLogValueHidesSecrets(t *testing.T) {
-	s := settings{Port: 1, MongoURL: "mongodb://user:hunter2@db:27017/?authSource=admin", AppAPIToken: "sidecar-secret"}
+	s := settings{Port: 1, MongoURL: "mongodb://user:hunter2@db:27017/?authSource=admin", AppAPIToken: "sidecar-secret", DaprAPIToken: "dapr-secret"}
 	var buf bytes.Buffer
 	config.NewLogger(&buf, service, "info").Info("starting", "config", s)
-	if l := buf.String(); strings.Contains(l, "hunter2") || strings.Contains(l, "sidecar-secret") || !strings.Contains(l, "db:27017") {
+	if l := buf.String(); strings.Contains(l, "hunter2") || strings.Contains(l, "sidecar-secret") || strings.Contains(l, "dapr-secret") || !strings.Contains(l, "db:27017") {
 		t.Fatalf("log line leaks a secret or lost the host: %s", l)
 	}
 }
