@@ -132,7 +132,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 			return rep, err
 		}
 		if removed {
-			r.record(ctx, &rep.Removed, Change{Kind: kind, ID: id, Reason: ReasonUnknown, From: stamp.Version})
+			r.record(ctx, "reconcile: removed", &rep.Removed, Change{Kind: kind, ID: id, Reason: ReasonUnknown, From: stamp.Version})
 		}
 	}
 	r.log.InfoContext(ctx, "reconciled", "checked", rep.Checked, "repaired", len(rep.Repaired),
@@ -184,9 +184,9 @@ func (r *Reconciler) check(ctx context.Context, rep *Report, it catalogv1.Snapsh
 	case err != nil:
 		return fmt.Errorf("repair %s: %w", it.Key, err)
 	case it.Deleted:
-		r.record(ctx, &rep.Removed, c)
+		r.record(ctx, "reconcile: removed", &rep.Removed, c)
 	default:
-		r.record(ctx, &rep.Repaired, c)
+		r.record(ctx, "reconcile: repaired", &rep.Repaired, c)
 	}
 	return nil
 }
@@ -200,8 +200,8 @@ func needsRepair(it catalogv1.SnapshotItem, stamp catalog.Stamp, known bool) boo
 	return !known || stamp.Version < it.Version
 }
 
-func (r *Reconciler) record(ctx context.Context, list *[]Change, c Change) {
-	r.log.InfoContext(ctx, "reconcile: repaired", "kind", c.Kind, "id", c.ID, "reason", c.Reason,
+func (r *Reconciler) record(ctx context.Context, msg string, list *[]Change, c Change) {
+	r.log.InfoContext(ctx, msg, "kind", c.Kind, "id", c.ID, "reason", c.Reason,
 		"from_version", c.From, "to_version", c.To)
 	*list = append(*list, c)
 }
