@@ -16,6 +16,9 @@
 // far it got as the committed offsets of a consumer group of its own, so a
 // second replay -all replays only what was dead-lettered since; list marks the
 // messages below those offsets as replayed.
+//
+// Replay once the consumer can take the message (a fixed or newer subscriber):
+// a message it still refuses is dead-lettered again, as a new message.
 package main
 
 import (
