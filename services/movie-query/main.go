@@ -119,6 +119,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	project := projector.New(store).Handle
 	httpapi.Routes(engine, log, store, project)
 	commands := moviecommand.New(fmt.Sprintf("http://127.0.0.1:%d", cfg.DaprHTTPPort), cfg.DaprAPIToken)
-	httpapi.ReconcileRoutes(engine, reconcile.New(commands, store, project, log))
+	httpapi.ReconcileRoutes(engine, reconcile.New(commands, store, project, log, reconcile.DefaultSettle))
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", cfg.Port), engine)
 }

@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"tenflix/platform/subscriber"
 	catalogv1 "tenflix/proto/catalog/v1"
@@ -66,19 +68,28 @@ type Report struct {
 	Failed []Change `json:"failed"`
 }
 
+// DefaultSettle is how long a run waits between finding a difference and
+// repairing it: a write's event normally arrives within the outbox's 1 s floor
+// plus delivery, so what is still different after this long was lost, and the
+// report names only that (an event still in flight is not reported as a
+// repair; repairing it early would be harmless anyway).
+const DefaultSettle = 5 * time.Second
+
 // Reconciler compares and repairs; one run at a time.
 type Reconciler struct {
 	source  Source
 	model   ReadModel
 	project subscriber.Handler
 	log     *slog.Logger
+	settle  time.Duration
 	running sync.Mutex
 }
 
 // New reconciles model against source, applying repairs with project (the
-// projector's Handle).
-func New(source Source, model ReadModel, project subscriber.Handler, log *slog.Logger) *Reconciler {
-	return &Reconciler{source: source, model: model, project: project, log: log}
+// projector's Handle), settle after finding them (DefaultSettle in
+// production).
+func New(source Source, model ReadModel, project subscriber.Handler, log *slog.Logger, settle time.Duration) *Reconciler {
+	return &Reconciler{source: source, model: model, project: project, log: log, settle: settle}
 }
 
 // Run reconciles once and logs every change. It returns ErrRunning when
@@ -98,6 +109,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{Repaired: []Change{}, Removed: []Change{}, Failed: []Change{}}
+	var differ []catalogv1.SnapshotItem
 	for after := ""; ; {
 		page, err := r.source.SnapshotPage(ctx, after)
 		if err != nil {
@@ -108,8 +120,8 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 			key := catalog.Key(it.Kind, it.ID)
 			stamp, known := stamps[key]
 			delete(stamps, key)
-			if err := r.check(ctx, &rep, it, stamp, known); err != nil {
-				return rep, err
+			if needsRepair(it, stamp, known) {
+				differ = append(differ, it)
 			}
 		}
 		if page.Next == "" {
@@ -117,11 +129,22 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		}
 		after = page.Next
 	}
-	// What is left is unknown to movie-command.
-	for key, stamp := range stamps {
-		if stamp.Deleted {
-			continue // a tombstone shows nothing
+	// What is left is unknown to movie-command; tombstones show nothing.
+	maps.DeleteFunc(stamps, func(_ string, s catalog.Stamp) bool { return s.Deleted })
+
+	if len(differ)+len(stamps) > 0 {
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-time.After(r.settle):
 		}
+	}
+	for _, it := range differ {
+		if err := r.repair(ctx, &rep, it); err != nil {
+			return rep, err
+		}
+	}
+	for key, stamp := range stamps {
 		kind, id, _ := strings.Cut(key, ":")
 		if !slices.Contains(catalogv1.Aggregates, kind) {
 			r.log.WarnContext(ctx, "reconcile: document of no known kind left alone", "key", key)
@@ -140,13 +163,9 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-// check compares one aggregate and re-applies it when the read model lags.
-func (r *Reconciler) check(ctx context.Context, rep *Report, it catalogv1.SnapshotItem, stamp catalog.Stamp, known bool) error {
-	if !needsRepair(it, stamp, known) {
-		return nil
-	}
-	// An event may have landed since the listing: look again before acting,
-	// so the report names only real repairs.
+// repair re-applies an aggregate the read model lagged behind on, unless its
+// event has landed since the listing.
+func (r *Reconciler) repair(ctx context.Context, rep *Report, it catalogv1.SnapshotItem) error {
 	stamp, known, err := r.model.Stamp(ctx, it.Kind, it.ID)
 	if err != nil {
 		return err

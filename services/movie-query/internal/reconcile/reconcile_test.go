@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -124,7 +125,7 @@ func TestRunRepairsDrift(t *testing.T) {
 	deliver(t, p, "tag", "deleted", `{"kind":"tag","id":"t1","version":"2"}`)
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := reconcile.New(src, store, p.Handle, log)
+	r := reconcile.New(src, store, p.Handle, log, 0)
 	rep, err := r.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +183,7 @@ func TestRunReportsDocumentsTheProjectorRefuses(t *testing.T) {
 	src.put(t, "movie", "m1", `{"id":"m1","name":"Heat","version":"1"}`)
 	src.put(t, "video", "v1", `{"id":"v1","title":"No movie","version":"1"}`)
 
-	r := reconcile.New(src, store, projector.New(store).Handle, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := reconcile.New(src, store, projector.New(store).Handle, slog.New(slog.NewTextHandler(io.Discard, nil)), 0)
 	rep, err := r.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -205,8 +206,35 @@ func TestRunStopsWhenTheReadModelIsDown(t *testing.T) {
 	src.put(t, "movie", "m1", `{"id":"m1","name":"Heat","version":"1"}`)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r := reconcile.New(src, store, projector.New(store).Handle, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := reconcile.New(src, store, projector.New(store).Handle, slog.New(slog.NewTextHandler(io.Discard, nil)), 0)
 	if _, err := r.Run(ctx); err == nil {
 		t.Fatal("Run = nil, want an error")
+	}
+}
+
+func TestRunDoesNotReportAnEventThatLandsWhileItSettles(t *testing.T) {
+	store := mongotest.NewStore(t)
+	p := projector.New(store)
+	src := newPGSource(t)
+	src.put(t, "movie", "m1", `{"id":"m1","name":"Heat (remastered)","version":"2"}`)
+	src.put(t, "movie", "m2", `{"id":"m2","name":"Thief","version":"1"}`)
+	deliver(t, p, "movie", "created", `{"id":"m1","name":"Heat","version":"1"}`)
+
+	const settle = time.Second
+	r := reconcile.New(src, store, p.Handle, slog.New(slog.NewTextHandler(io.Discard, nil)), settle)
+	done := make(chan reconcile.Report, 1)
+	go func() {
+		rep, err := r.Run(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		done <- rep
+	}()
+	time.Sleep(settle / 3) // m1's update event arrives late, but arrives
+	deliver(t, p, "movie", "updated", `{"id":"m1","name":"Heat (remastered)","version":"2"}`)
+
+	rep := <-done
+	if got := changes(rep.Repaired); !slices.Equal(got, []string{"movie:m2 missing"}) {
+		t.Errorf("repaired %v, want only m2 (m1's event landed)", got)
 	}
 }
