@@ -22,8 +22,10 @@ type Reconciler interface {
 const CronBinding = "reconcile-cron"
 
 // ReconcileRoutes mounts the two triggers of a reconciliation: the admin
-// route (through the gateway) and the cron binding's (from the sidecar).
-func ReconcileRoutes(r *gin.Engine, rec Reconciler) {
+// route (through the gateway), behind the admin checks given, and the cron
+// binding's (from the sidecar, with no user behind it: the app token is the
+// check).
+func ReconcileRoutes(r *gin.Engine, rec Reconciler, admin ...gin.HandlerFunc) {
 	run := func(c *gin.Context) {
 		rep, err := rec.Run(c)
 		if errors.Is(err, reconcile.ErrRunning) {
@@ -36,6 +38,6 @@ func ReconcileRoutes(r *gin.Engine, rec Reconciler) {
 		}
 		c.JSON(http.StatusOK, rep)
 	}
-	r.POST("/api/v1/movie-query/admin/reconcile", run)
+	r.POST("/api/v1/movie-query/admin/reconcile", append(admin, run)...)
 	r.POST("/"+CronBinding, run)
 }

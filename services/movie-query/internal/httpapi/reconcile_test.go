@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gin-gonic/gin"
+
+	"tenflix/platform/apierror"
 	"tenflix/platform/httpserver"
 	"tenflix/services/movie-query/internal/httpapi"
 	"tenflix/services/movie-query/internal/reconcile"
@@ -56,9 +59,20 @@ func TestReconcileRoutes(t *testing.T) {
 			}
 		})
 	}
+	// The admin checks guard the admin route only.
+	engine := httpserver.NewEngine(httpserver.Options{Log: log})
+	deny := func(c *gin.Context) { httpserver.Fail(c, apierror.New(apierror.Forbidden, "admins only")) }
+	httpapi.ReconcileRoutes(engine, reconciler{report: report}, deny)
+	if code, _ := do(t, engine, http.MethodPost, "/api/v1/movie-query/admin/reconcile", ""); code != http.StatusForbidden {
+		t.Errorf("admin route behind a denying check: %d, want 403", code)
+	}
+	if code, _ := do(t, engine, http.MethodPost, "/reconcile-cron", ""); code != http.StatusOK {
+		t.Errorf("cron route: %d, want 200 (no admin check)", code)
+	}
+
 	// Dapr asks whether the app listens on the binding with OPTIONS: any 2xx
 	// or 405 means yes.
-	engine := httpserver.NewEngine(httpserver.Options{Log: log})
+	engine = httpserver.NewEngine(httpserver.Options{Log: log})
 	httpapi.ReconcileRoutes(engine, reconciler{})
 	if code, _ := do(t, engine, http.MethodOptions, "/reconcile-cron", ""); code/100 != 2 && code != http.StatusMethodNotAllowed {
 		t.Errorf("OPTIONS /reconcile-cron = %d, want 2xx or 405", code)
