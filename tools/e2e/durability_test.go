@@ -116,6 +116,10 @@ func TestReconcileRepairsLostEvents(t *testing.T) {
 	})
 	eventually(t, propagation, "stray movie on the query side", visibleAs(t, stray, "Stray "+u))
 
+	// Admins only.
+	r := call(t, http.MethodPost, gateway+"/api/v1/movie-query/admin/reconcile", nil, "Authorization", "Bearer "+stack.userToken)
+	mustStatus(t, r, http.StatusForbidden)
+
 	rep := reconcileNow(t)
 	t.Logf("reconcile report: checked %d, repaired %+v, removed %+v", rep.Checked, rep.Repaired, rep.Removed)
 	if !rep.has(rep.Repaired, "movie", stale.ID, "stale") {
