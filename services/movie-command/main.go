@@ -102,5 +102,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	}
 
 	a := app.New(statestore.New(dapr, s.StateStore), db)
-	return httpserver.Run(ctx, log, "127.0.0.1:"+s.Port, httpapi.Routes(log, s.AppToken, verifier, a))
+	engine := httpapi.Routes(log, s.AppToken, verifier, a)
+	httpapi.InternalRoutes(engine, db)
+	return httpserver.Run(ctx, log, "127.0.0.1:"+s.Port, engine)
 }

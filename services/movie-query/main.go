@@ -20,7 +20,9 @@ import (
 	"tenflix/platform/httpserver"
 	"tenflix/services/movie-query/internal/httpapi"
 	"tenflix/services/movie-query/internal/mongostore"
+	"tenflix/services/movie-query/internal/moviecommand"
 	"tenflix/services/movie-query/internal/projector"
+	"tenflix/services/movie-query/internal/reconcile"
 )
 
 const service = "movie-query"
@@ -43,6 +45,8 @@ type settings struct {
 	OIDCIssuer    string // OIDC_ISSUER: whose access tokens browsers bring
 	OIDCAudience  string // OIDC_AUDIENCE
 	OIDCJWKSURL   string // OIDC_JWKS_URL: skips discovery when set
+	DaprHTTPPort  int    // DAPR_HTTP_PORT, the sidecar's HTTP API (service invocation)
+	DaprAPIToken  string // DAPR_API_TOKEN: sent to the sidecar
 	LogLevel      string // LOG_LEVEL
 }
 
@@ -55,19 +59,24 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		OIDCIssuer:    r.Required("OIDC_ISSUER"),
 		OIDCAudience:  r.String("OIDC_AUDIENCE", "tenflix-api"),
 		OIDCJWKSURL:   r.String("OIDC_JWKS_URL", ""),
+		DaprAPIToken:  r.String("DAPR_API_TOKEN", ""),
 		LogLevel:      r.String("LOG_LEVEL", "info"),
 	}
-	portText := r.String("APP_PORT", "7102")
-	port, err := strconv.Atoi(portText)
-	var portErr error
-	if err != nil || port < 1 || port > 65535 {
-		portErr = fmt.Errorf("config: APP_PORT must be a port number (1-65535), got %q", portText)
-	}
-	s.Port = port
-	if err := errors.Join(r.Err(), portErr); err != nil {
+	var portErr, daprPortErr error
+	s.Port, portErr = portNumber("APP_PORT", r.String("APP_PORT", "7102"))
+	s.DaprHTTPPort, daprPortErr = portNumber("DAPR_HTTP_PORT", r.String("DAPR_HTTP_PORT", "3500"))
+	if err := errors.Join(r.Err(), portErr, daprPortErr); err != nil {
 		return settings{}, err
 	}
 	return s, nil
+}
+
+func portNumber(name, text string) (int, error) {
+	port, err := strconv.Atoi(text)
+	if err != nil || port < 1 || port > 65535 {
+		return 0, fmt.Errorf("config: %s must be a port number (1-65535), got %q", name, text)
+	}
+	return port, nil
 }
 
 // LogValue is the configuration as it may be logged: no password, no token.
@@ -86,6 +95,8 @@ func (s settings) LogValue() slog.Value {
 		slog.String("oidc_issuer", s.OIDCIssuer),
 		slog.String("oidc_audience", s.OIDCAudience),
 		slog.String("oidc_jwks_url", s.OIDCJWKSURL),
+		slog.Int("dapr_http_port", s.DaprHTTPPort),
+		slog.Bool("dapr_api_token_set", s.DaprAPIToken != ""),
 		slog.String("log_level", s.LogLevel),
 	)
 }
@@ -122,6 +133,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: cfg.AppAPIToken})
-	httpapi.Routes(engine, log, verifier, store, projector.New(store).Handle)
+	project := projector.New(store).Handle
+	httpapi.Routes(engine, log, verifier, store, project)
+	commands := moviecommand.New(fmt.Sprintf("http://127.0.0.1:%d", cfg.DaprHTTPPort), cfg.DaprAPIToken)
+	httpapi.ReconcileRoutes(engine, reconcile.New(commands, store, project, log, reconcile.DefaultSettle),
+		authn.Authenticate(verifier), authn.RequireRole("admin"))
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", cfg.Port), engine)
 }

@@ -28,18 +28,20 @@ func TestLoadSettings(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017", "OIDC_ISSUER": "http://gw", "APP_API_TOKEN": "at"},
-			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", AppAPIToken: "at",
+			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", AppAPIToken: "at", DaprHTTPPort: 3500,
 				OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api", LogLevel: "info"}, ""},
 		{"all set", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "8000", "MONGO_DATABASE": "mq",
-			"APP_API_TOKEN": "secret", "OIDC_ISSUER": "https://sso", "OIDC_AUDIENCE": "api",
+			"APP_API_TOKEN": "secret", "DAPR_HTTP_PORT": "3502", "DAPR_API_TOKEN": "dapr-secret",
+			"OIDC_ISSUER": "https://sso", "OIDC_AUDIENCE": "api",
 			"OIDC_JWKS_URL": "https://sso/keys", "LOG_LEVEL": "debug"},
 			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret",
-				OIDCIssuer: "https://sso", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys", LogLevel: "debug"}, ""},
+				DaprHTTPPort: 3502, DaprAPIToken: "dapr-secret", OIDCIssuer: "https://sso", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys", LogLevel: "debug"}, ""},
 		{"mongo url missing", map[string]string{"OIDC_ISSUER": "http://gw"}, settings{}, "MONGO_URL is required"},
 		{"app token missing", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw"}, settings{}, "APP_API_TOKEN is required"},
 		{"issuer missing", map[string]string{"MONGO_URL": "mongodb://db"}, settings{}, "OIDC_ISSUER is required"},
 		{"bad port", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw", "APP_PORT": "http"}, settings{}, "APP_PORT"},
 		{"port out of range", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw", "APP_PORT": "70000"}, settings{}, "APP_PORT"},
+		{"bad sidecar port", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw", "APP_API_TOKEN": "at", "DAPR_HTTP_PORT": "x"}, settings{}, "DAPR_HTTP_PORT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,10 +60,10 @@ func TestLoadSettings(t *testing.T) {
 }
 
 func TestSettingsLogValueHidesSecrets(t *testing.T) {
-	s := settings{Port: 1, MongoURL: "mongodb://user:hunter2@db:27017/?authSource=admin", AppAPIToken: "sidecar-secret"}
+	s := settings{Port: 1, MongoURL: "mongodb://user:hunter2@db:27017/?authSource=admin", AppAPIToken: "sidecar-secret", DaprAPIToken: "dapr-secret"}
 	var buf bytes.Buffer
 	config.NewLogger(&buf, service, "info").Info("starting", "config", s)
-	if l := buf.String(); strings.Contains(l, "hunter2") || strings.Contains(l, "sidecar-secret") || !strings.Contains(l, "db:27017") {
+	if l := buf.String(); strings.Contains(l, "hunter2") || strings.Contains(l, "sidecar-secret") || strings.Contains(l, "dapr-secret") || !strings.Contains(l, "db:27017") {
 		t.Fatalf("log line leaks a secret or lost the host: %s", l)
 	}
 }

@@ -63,6 +63,8 @@ func Routes() []Route {
 		// Browsing the catalog needs an account, not a subscription.
 		{Method: "GET", Path: "/api/v1/movie-query/movies", App: "movie-query", Access: User},
 		{Method: "GET", Path: "/api/v1/movie-query/movies/:id", App: "movie-query", Access: User},
+		// Repairs the read model from movie-command's state (also run by cron).
+		{Method: "POST", Path: "/api/v1/movie-query/admin/reconcile", App: "movie-query", Access: Admin},
 	}
 	for _, kind := range catalogKinds {
 		base := "/api/v1/movie-command/" + kind

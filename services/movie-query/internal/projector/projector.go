@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -28,6 +29,12 @@ type Store interface {
 	ApplyVideo(ctx context.Context, v catalog.Video) error
 }
 
+// DeliveryTimeout bounds the store work of one event. A hung database (no
+// answer rather than an error) then turns into a retry after this long, within
+// the sidecar's own delivery timeout (dapr/resiliency: 30 s), instead of
+// holding the delivery, and its partition, indefinitely.
+const DeliveryTimeout = 20 * time.Second
+
 // Projector applies catalog events to a Store.
 type Projector struct {
 	store Store
@@ -36,10 +43,13 @@ type Projector struct {
 // New returns a projector writing to store.
 func New(store Store) *Projector { return &Projector{store: store} }
 
-// Handle applies one catalog event. Events that can never apply (unknown
-// type, undecodable or invalid data) wrap subscriber.ErrDrop; store failures
-// are returned as they are, so the event is redelivered.
+// Handle applies one catalog event. Only events that can never apply (unknown
+// type, undecodable or invalid data) wrap subscriber.ErrDrop: they go to the
+// dead-letter topic. Store failures and timeouts (database down or hung) are
+// returned as they are, so the event is redelivered until it applies.
 func (p *Projector) Handle(ctx context.Context, ev subscriber.Event) error {
+	ctx, cancel := context.WithTimeout(ctx, DeliveryTimeout)
+	defer cancel()
 	aggregate, action, ok := catalogv1.ParseEventType(ev.Type)
 	if !ok {
 		return drop("unknown event type %q", ev.Type)

@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"tenflix/platform/apierror"
+	"tenflix/platform/httpserver"
+	catalogv1 "tenflix/proto/catalog/v1"
+	"tenflix/services/movie-command/internal/postgres"
+)
+
+// Snapshotter reads every aggregate of the catalog, page by page.
+type Snapshotter interface {
+	Snapshot(ctx context.Context, kinds []string, after string, limit int) ([]postgres.SnapshotItem, error)
+}
+
+// InternalRoutes mounts the routes other services call through Dapr service
+// invocation (never routed by the gateway): the read-only snapshot that
+// movie-query reconciles its read model against.
+func InternalRoutes(r *gin.Engine, snap Snapshotter) {
+	r.GET(catalogv1.SnapshotPath, snapshot(snap))
+}
+
+func snapshot(snap Snapshotter) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		limit := 500
+		if s := c.Query("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > catalogv1.SnapshotMaxLimit {
+				httpserver.Fail(c, apierror.New(apierror.Invalid, "limit must be an integer from 1 to %d", catalogv1.SnapshotMaxLimit))
+				return
+			}
+			limit = n
+		}
+		items, err := snap.Snapshot(c, catalogv1.Aggregates, c.Query("after"), limit)
+		if err != nil {
+			httpserver.Fail(c, err)
+			return
+		}
+		page := catalogv1.SnapshotPage{Items: make([]catalogv1.SnapshotItem, len(items))}
+		for i, it := range items {
+			page.Items[i] = catalogv1.SnapshotItem{Key: it.Key, Kind: it.Kind, ID: it.ID,
+				Version: it.Version, Deleted: it.Deleted, Document: it.Document}
+		}
+		if len(items) == limit {
+			page.Next = items[len(items)-1].Key
+		}
+		c.JSON(http.StatusOK, page)
+	}
+}
