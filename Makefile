@@ -12,14 +12,14 @@ DAPR_VERSION := 1.14.0
 # agree with it.
 SERVICES  := $(shell sed -n 's/^  - appID: *//p' dapr/dapr.yaml)
 # Modules tested by `make test`; each builds and tests on its own (GOWORK=off).
-MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed
+MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed tools/deadletter
 GO        := go
 export GOFLAGS := -buildvcs=false
 # Topics published before anything subscribes to them (devstack creates the
 # others from components/): declared so that kfake persists them.
 export TENFLIX_EXTRA_TOPICS := users
 
-.PHONY: help run stop test deps build build-daprd proto infra reset bench e2e test-unit compose-env
+.PHONY: help run stop test deps build build-daprd proto infra reset bench e2e test-unit compose-env deadletter
 
 help:
 	@echo "make run    install what is missing, build, start infra + every service with its sidecar"
@@ -27,6 +27,7 @@ help:
 	@echo "make test   every test: unit, integration (real PostgreSQL, kfake, FerretDB) and end-to-end"
 	@echo "make reset  stop and delete local data (.data/, the services' databases)"
 	@echo "make proto  regenerate Go code from proto/"
+	@echo "make deadletter ARGS=list|\"show ID\"|\"replay ID\"|\"replay -all\"   read and replay dead-lettered events"
 
 run: deps build
 	$(BIN)/devstack up -root $(ROOT) -then $(BIN)/seed
@@ -79,6 +80,11 @@ proto:
 # Only the infrastructure (PostgreSQL check, Kafka, MongoDB), e.g. for `dapr run -f dapr/dapr.yaml`.
 infra: deps build
 	$(BIN)/devstack infra -data $(DATA)
+
+# Dead-lettered catalog events (only those no retry can fix): make deadletter
+# ARGS=list | ARGS="show <id>" | ARGS="replay <id>" | ARGS="replay -all".
+deadletter:
+	cd tools/deadletter && GOWORK=off $(GO) run . $(ARGS)
 
 # What docker-compose.yml refuses to start without (per-app API tokens, the CA,
 # generated secrets): .env and .compose/, never committed.
