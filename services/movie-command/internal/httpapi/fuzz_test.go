@@ -21,20 +21,12 @@ import (
 	"tenflix/services/movie-command/internal/app"
 	"tenflix/services/movie-command/internal/httpapi"
 	"tenflix/services/movie-command/internal/postgres"
+	"tenflix/services/movie-command/internal/postgres/postgrestest"
 	"tenflix/services/movie-command/internal/statestore"
 	"tenflix/services/movie-command/migrations"
 )
 
 const stateStore = "catalog-state"
-
-// daprStateTable is the table daprd's state.postgresql v1 creates.
-const daprStateTable = `CREATE TABLE catalog_state (
-	key text NOT NULL PRIMARY KEY,
-	value jsonb NOT NULL,
-	isbinary boolean NOT NULL,
-	insertdate timestamptz NOT NULL DEFAULT now(),
-	updatedate timestamptz NULL,
-	expiredate timestamptz NULL)`
 
 // newServer is movie-command's engine over a fresh, migrated database,
 // called by an admin (the bearer token the gateway forwards). The sidecar is
@@ -50,7 +42,7 @@ func newServer(tb testing.TB) http.Handler {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(pool.Close)
-	if _, err := pool.Exec(ctx, daprStateTable); err != nil {
+	if _, err := pool.Exec(ctx, postgrestest.DaprStateTable); err != nil {
 		tb.Fatal(err)
 	}
 	db, err := postgres.Open(ctx, dsn)

@@ -9,19 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"tenflix/platform/pgdb/pgtest"
+	"tenflix/services/movie-command/internal/postgres/postgrestest"
 	"tenflix/services/movie-command/migrations"
 )
-
-// daprStateTable is the table daprd's state.postgresql v1 creates (see its
-// migrations); the tests create it themselves to exercise our migrations
-// and queries on the same shape.
-const daprStateTable = `CREATE TABLE catalog_state (
-	key text NOT NULL PRIMARY KEY,
-	value jsonb NOT NULL,
-	isbinary boolean NOT NULL,
-	insertdate timestamptz NOT NULL DEFAULT now(),
-	updatedate timestamptz NULL,
-	expiredate timestamptz NULL)`
 
 // newTestDB creates a fresh database on the machine's PostgreSQL, migrated
 // like production, and dropped when the test ends.
@@ -33,7 +23,7 @@ func newTestDB(t *testing.T) *DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	if _, err := db.pool.Exec(ctx, daprStateTable); err != nil {
+	if _, err := db.pool.Exec(ctx, postgrestest.DaprStateTable); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Migrate(ctx, migrations.FS); err != nil {
