@@ -50,6 +50,16 @@ func composeEnv(ctx context.Context, o options, stdout io.Writer) error {
 			return err
 		}
 		stopAll([]*proc{p}, stopGrace)
+		// The sentry image runs as a non-root user, which must read the CA
+		// (.compose/ is local and git-ignored).
+		for _, f := range []string{"ca.crt", "issuer.crt", "issuer.key"} {
+			if err := os.Chmod(filepath.Join(dir, "sentry", f), 0o644); err != nil {
+				return err
+			}
+		}
+		if err := os.Chmod(filepath.Join(dir, "sentry"), 0o755); err != nil {
+			return err
+		}
 		f, err := os.OpenFile(envFile, os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
 			return err
