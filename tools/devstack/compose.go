@@ -24,7 +24,13 @@ func composeEnv(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	dir := filepath.Join(o.root, ".compose")
-	if err := writeSecrets(filepath.Join(o.root, "dapr", "secrets.compose.json"), filepath.Join(dir, "secrets.json"), ""); err != nil {
+	secrets := filepath.Join(dir, "secrets.json")
+	if err := writeSecrets(filepath.Join(o.root, "dapr", "secrets.compose.json"), secrets, ""); err != nil {
+		return err
+	}
+	// The daprd and sentry images run as a non-root user, which must read
+	// what is mounted from .compose/ (local and git-ignored).
+	if err := os.Chmod(secrets, 0o644); err != nil {
 		return err
 	}
 	envFile := filepath.Join(o.root, ".env")
@@ -50,8 +56,6 @@ func composeEnv(ctx context.Context, o options, stdout io.Writer) error {
 			return err
 		}
 		stopAll([]*proc{p}, stopGrace)
-		// The sentry image runs as a non-root user, which must read the CA
-		// (.compose/ is local and git-ignored).
 		for _, f := range []string{"ca.crt", "issuer.crt", "issuer.key"} {
 			if err := os.Chmod(filepath.Join(dir, "sentry", f), 0o644); err != nil {
 				return err
