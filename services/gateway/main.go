@@ -5,15 +5,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -56,50 +54,24 @@ type settings struct {
 
 func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
-	var errs []error
-	integer := func(name string, def int64) int64 {
-		v := r.String(name, "")
-		if v == "" {
-			return def
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("config: %s must be a positive integer, got %q", name, v))
-		}
-		return n
-	}
-	duration := func(name string, def time.Duration) time.Duration {
-		v := r.String(name, "")
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("config: %s must be a positive duration such as 30s, got %q", name, v))
-		}
-		return d
-	}
 	s := settings{
 		ListenAddr:      r.String("LISTEN_ADDR", ":8080"),
-		DaprHTTPPort:    int(integer("DAPR_HTTP_PORT", 3500)),
+		DaprHTTPPort:    r.Port("DAPR_HTTP_PORT", 3500),
 		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
 		OIDCIssuer:      r.String("OIDC_ISSUER", "http://127.0.0.1:8080"),
 		OIDCAudience:    r.String("OIDC_AUDIENCE", "tenflix-api"),
 		OIDCJWKSURL:     r.String("OIDC_JWKS_URL", ""),
-		JWKSRefresh:     duration("JWKS_REFRESH_INTERVAL", 15*time.Minute),
-		CORSOrigins:     list(r.String("CORS_ORIGINS", "http://localhost:3000")),
-		MaxBodyBytes:    integer("MAX_BODY_BYTES", 1<<20),
-		AuthRatePerMin:  int(integer("AUTH_RATE_PER_MINUTE", 10)),
-		AuthRateBurst:   int(integer("AUTH_RATE_BURST", 10)),
-		TrustedProxies:  list(r.String("TRUSTED_PROXIES", "")),
-		UpstreamTimeout: duration("UPSTREAM_TIMEOUT", 30*time.Second),
+		JWKSRefresh:     r.Duration("JWKS_REFRESH_INTERVAL", 15*time.Minute, time.Nanosecond, math.MaxInt64),
+		CORSOrigins:     r.List("CORS_ORIGINS", []string{"http://localhost:3000"}),
+		MaxBodyBytes:    int64(r.Int("MAX_BODY_BYTES", 1<<20, 1, math.MaxInt)),
+		AuthRatePerMin:  r.Int("AUTH_RATE_PER_MINUTE", 10, 1, math.MaxInt),
+		AuthRateBurst:   r.Int("AUTH_RATE_BURST", 10, 1, math.MaxInt),
+		TrustedProxies:  r.List("TRUSTED_PROXIES", nil),
+		UpstreamTimeout: r.Duration("UPSTREAM_TIMEOUT", 30*time.Second, time.Nanosecond, math.MaxInt64),
 		OpenAPIFile:     r.String("OPENAPI_FILE", "../../docs/openapi.yaml"),
 		LogLevel:        r.String("LOG_LEVEL", "info"),
 	}
-	if s.DaprHTTPPort > 65535 {
-		errs = append(errs, fmt.Errorf("config: DAPR_HTTP_PORT must be a port number, got %d", s.DaprHTTPPort))
-	}
-	if err := errors.Join(append([]error{r.Err()}, errs...)...); err != nil {
+	if err := r.Err(); err != nil {
 		return settings{}, err
 	}
 	if abs, err := filepath.Abs(s.OpenAPIFile); err == nil {
@@ -108,25 +80,15 @@ func loadSettings(getenv config.Env) (settings, error) {
 	return s, nil
 }
 
-func list(v string) []string {
-	var out []string
-	for part := range strings.SplitSeq(v, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}
-
 // LogValue is the configuration as it may be logged: no token.
 func (s settings) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("listen_addr", s.ListenAddr),
 		slog.Int("dapr_http_port", s.DaprHTTPPort),
-		slog.Bool("dapr_api_token_set", s.DaprAPIToken != ""),
-		slog.String("oidc_issuer", s.OIDCIssuer),
+		config.Secret("dapr_api_token", s.DaprAPIToken),
+		config.URL("oidc_issuer", s.OIDCIssuer),
 		slog.String("oidc_audience", s.OIDCAudience),
-		slog.String("oidc_jwks_url", s.OIDCJWKSURL),
+		config.URL("oidc_jwks_url", s.OIDCJWKSURL),
 		slog.String("jwks_refresh_interval", s.JWKSRefresh.String()),
 		slog.Any("cors_origins", s.CORSOrigins),
 		slog.Int64("max_body_bytes", s.MaxBodyBytes),

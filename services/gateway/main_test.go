@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"tenflix/platform/config"
+	"tenflix/platform/logtest"
 )
 
 func envOf(m map[string]string) config.Env {
@@ -73,17 +73,6 @@ func TestSettingsLogValueHidesTheToken(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 // TestRunServesWithoutIssuerOrSidecar: the gateway starts although nothing
 // it depends on is up (locally, the issuer is the gateway itself).
 func TestRunServesWithoutIssuerOrSidecar(t *testing.T) {
@@ -95,7 +84,7 @@ func TestRunServesWithoutIssuerOrSidecar(t *testing.T) {
 	ln.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	go func() {
 		done <- run(ctx, envOf(map[string]string{"LISTEN_ADDR": addr, "DAPR_HTTP_PORT": "1", "OIDC_ISSUER": "http://" + addr}), &logs)
 	}()

@@ -50,106 +50,82 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, service+":", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
 		os.Exit(1)
 	}
 }
 
+// settings is identity's configuration, read once from the environment.
 type settings struct {
-	Port          int
-	DaprPort      int
-	DaprToken     string
-	AppToken      string
-	SecretStore   string
-	PubSub        string
-	Issuer        string
-	Audience      string
-	AccessTTL     time.Duration
-	RefreshTTL    time.Duration
-	AdminPassword string
-	LogLevel      string
+	Port          int           // APP_PORT, the port the sidecar calls
+	DaprHTTPPort  int           // DAPR_HTTP_PORT, the sidecar's HTTP API
+	DaprAPIToken  string        // DAPR_API_TOKEN: sent to the sidecar
+	AppAPIToken   string        // APP_API_TOKEN: only the sidecar may call
+	SecretStore   string        // SECRET_STORE
+	PubSub        string        // PUBSUB
+	OIDCIssuer    string        // OIDC_ISSUER: the issuer named in the tokens, no trailing slash
+	OIDCAudience  string        // OIDC_AUDIENCE
+	AccessTTL     time.Duration // ACCESS_TOKEN_TTL
+	RefreshTTL    time.Duration // REFRESH_TOKEN_TTL
+	AdminPassword string        // ADMIN_PASSWORD: when unset, the secret store's
+	LogLevel      string        // LOG_LEVEL
 	// HashConcurrency argon2id computations at once, each waiting at most
 	// HashWait for a slot (internal/password.Limits says why).
-	HashConcurrency int
-	HashWait        time.Duration
+	HashConcurrency int           // HASH_CONCURRENCY
+	HashWait        time.Duration // HASH_WAIT
+}
+
+func loadSettings(getenv config.Env) (settings, error) {
+	r := config.NewReader(getenv)
+	s := settings{
+		Port:            r.Port("APP_PORT", 7103),
+		DaprHTTPPort:    r.Port("DAPR_HTTP_PORT", 3503),
+		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
+		AppAPIToken:     r.Required("APP_API_TOKEN"),
+		SecretStore:     r.String("SECRET_STORE", "secretstore"),
+		PubSub:          r.String("PUBSUB", "pubsub"),
+		OIDCIssuer:      strings.TrimRight(r.String("OIDC_ISSUER", "http://127.0.0.1:8080"), "/"),
+		OIDCAudience:    r.String("OIDC_AUDIENCE", "tenflix-api"),
+		AccessTTL:       r.Duration("ACCESS_TOKEN_TTL", 15*time.Minute, time.Minute, 24*time.Hour),
+		RefreshTTL:      r.Duration("REFRESH_TOKEN_TTL", 30*24*time.Hour, 5*time.Minute, 365*24*time.Hour),
+		AdminPassword:   r.String("ADMIN_PASSWORD", ""),
+		LogLevel:        r.String("LOG_LEVEL", "info"),
+		HashConcurrency: r.Int("HASH_CONCURRENCY", password.DefaultConcurrency(), 1, 1024),
+		HashWait:        r.Duration("HASH_WAIT", password.DefaultWait, 10*time.Millisecond, 30*time.Second),
+	}
+	r.Check(validIssuer(s.OIDCIssuer), "OIDC_ISSUER must be an http(s) URL without query or fragment, got %q", s.OIDCIssuer)
+	r.Check(s.RefreshTTL > s.AccessTTL, "REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL")
+	if err := r.Err(); err != nil {
+		return settings{}, err
+	}
+	return s, nil
+}
+
+// validIssuer: discovery and the JWKS address are built on the issuer, so
+// it must be a bare http(s) URL.
+func validIssuer(issuer string) bool {
+	u, err := url.Parse(issuer)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""
 }
 
 // LogValue is the configuration as it may be logged: no token, no password.
 func (s settings) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.Int("port", s.Port), slog.Int("dapr_http_port", s.DaprPort),
-		slog.Bool("dapr_api_token_set", s.DaprToken != ""), slog.Bool("app_api_token_set", s.AppToken != ""),
-		slog.String("secret_store", s.SecretStore), slog.String("pubsub", s.PubSub),
-		slog.String("issuer", s.Issuer), slog.String("audience", s.Audience),
-		slog.String("access_token_ttl", s.AccessTTL.String()), slog.String("refresh_token_ttl", s.RefreshTTL.String()),
-		slog.Bool("admin_password_set", s.AdminPassword != ""), slog.String("log_level", s.LogLevel),
-		slog.Int("hash_concurrency", s.HashConcurrency), slog.String("hash_wait", s.HashWait.String()),
+		slog.Int("port", s.Port),
+		slog.Int("dapr_http_port", s.DaprHTTPPort),
+		config.Secret("dapr_api_token", s.DaprAPIToken),
+		config.Secret("app_api_token", s.AppAPIToken),
+		slog.String("secret_store", s.SecretStore),
+		slog.String("pubsub", s.PubSub),
+		config.URL("oidc_issuer", s.OIDCIssuer),
+		slog.String("oidc_audience", s.OIDCAudience),
+		slog.String("access_token_ttl", s.AccessTTL.String()),
+		slog.String("refresh_token_ttl", s.RefreshTTL.String()),
+		config.Secret("admin_password", s.AdminPassword),
+		slog.String("log_level", s.LogLevel),
+		slog.Int("hash_concurrency", s.HashConcurrency),
+		slog.String("hash_wait", s.HashWait.String()),
 	)
-}
-
-func loadSettings(env config.Env) (settings, error) {
-	r := config.NewReader(env)
-	var errs []error
-	port := func(name, def string) int {
-		v := r.String(name, def)
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 65535 {
-			errs = append(errs, fmt.Errorf("%s must be a port number, got %q", name, v))
-		}
-		return n
-	}
-	number := func(name, def string, lo, hi int) int {
-		v := r.String(name, def)
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			errs = append(errs, fmt.Errorf("%s must be a number from %d to %d, got %q", name, lo, hi, v))
-		}
-		return n
-	}
-	duration := func(name, def string, lo, hi time.Duration) time.Duration {
-		v := r.String(name, def)
-		d, err := parseDuration(v)
-		if err != nil || d < lo || d > hi {
-			errs = append(errs, fmt.Errorf("%s must be a duration from %s to %s (like 15m, 720h, 30d), got %q", name, lo, hi, v))
-		}
-		return d
-	}
-	s := settings{
-		Port:          port("APP_PORT", "7103"),
-		DaprPort:      port("DAPR_HTTP_PORT", "3503"),
-		DaprToken:     r.String("DAPR_API_TOKEN", ""),
-		AppToken:      r.Required("APP_API_TOKEN"),
-		SecretStore:   r.String("SECRET_STORE", "secretstore"),
-		PubSub:        r.String("PUBSUB", "pubsub"),
-		Issuer:        strings.TrimRight(r.String("OIDC_ISSUER", "http://127.0.0.1:8080"), "/"),
-		Audience:      r.String("OIDC_AUDIENCE", "tenflix-api"),
-		AccessTTL:     duration("ACCESS_TOKEN_TTL", "15m", time.Minute, 24*time.Hour),
-		RefreshTTL:    duration("REFRESH_TOKEN_TTL", "720h", 5*time.Minute, 365*24*time.Hour),
-		AdminPassword: r.String("ADMIN_PASSWORD", ""),
-		LogLevel:      r.String("LOG_LEVEL", "info"),
-	}
-	s.HashConcurrency = number("HASH_CONCURRENCY", strconv.Itoa(password.DefaultConcurrency()), 1, 1024)
-	s.HashWait = duration("HASH_WAIT", password.DefaultWait.String(), 10*time.Millisecond, 30*time.Second)
-	if u, err := url.Parse(s.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, fmt.Errorf("OIDC_ISSUER must be an http(s) URL without query or fragment, got %q", s.Issuer))
-	}
-	if len(errs) == 0 && s.RefreshTTL <= s.AccessTTL {
-		errs = append(errs, errors.New("REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL"))
-	}
-	return s, errors.Join(append([]error{r.Err()}, errs...)...)
-}
-
-// parseDuration is time.ParseDuration plus whole days ("30d").
-func parseDuration(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("bad duration %q", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
 }
 
 func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
@@ -160,7 +136,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	log := config.NewLogger(stdout, service, s.LogLevel)
 	log.Info("starting", "config", s)
 
-	dapr := sidecar.New(strconv.Itoa(s.DaprPort), s.DaprToken)
+	dapr := sidecar.New(strconv.Itoa(s.DaprHTTPPort), s.DaprAPIToken)
 	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := dapr.WaitReady(waitCtx); err != nil {
@@ -219,7 +195,7 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 	relay := outbox.NewRelay(db, pub, s.PubSub, service, log, 2*time.Second)
 	a, err := app.New(app.Options{
 		Store:      db,
-		Issuer:     token.NewIssuer(keys, s.Issuer, s.Audience, s.AccessTTL),
+		Issuer:     token.NewIssuer(keys, s.OIDCIssuer, s.OIDCAudience, s.AccessTTL),
 		RefreshTTL: s.RefreshTTL,
 		HashLimits: password.Limits{Concurrent: s.HashConcurrency, Wait: s.HashWait},
 		OnEvent:    relay.Notify,
@@ -236,12 +212,12 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 	}
 	log.Info("ready", "signing_kid", keys.KeyID(), "admin_email", app.AdminEmail, "admin_created", created)
 	// Identity verifies its own tokens with its own key set: no network.
-	verifier, err := authn.New(ctx, authn.Config{Issuer: s.Issuer, Audience: s.Audience, KeySet: keys.JWKS()})
+	verifier, err := authn.New(ctx, authn.Config{Issuer: s.OIDCIssuer, Audience: s.OIDCAudience, KeySet: keys.JWKS()})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	handler := httpapi.Routes(httpapi.Config{Log: log, AppToken: s.AppToken, Issuer: s.Issuer, JWKS: keys.JWKS(), Verifier: verifier}, a)
+	handler := httpapi.Routes(httpapi.Config{Log: log, AppToken: s.AppAPIToken, Issuer: s.OIDCIssuer, JWKS: keys.JWKS(), Verifier: verifier}, a)
 	return &server{log: log, db: db, handler: handler, relay: relay, app: a, keys: keys}, nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -20,22 +19,24 @@ import (
 	"testing"
 	"time"
 
+	"tenflix/platform/config"
+	"tenflix/platform/logtest"
 	"tenflix/services/identity/internal/dbtest"
 	"tenflix/services/identity/internal/password"
 )
 
-func envOf(m map[string]string) func(string) string {
+func envOf(m map[string]string) config.Env {
 	return func(k string) string { return m[k] }
 }
 
 func TestLoadSettings(t *testing.T) {
-	defaults := settings{Port: 7103, DaprPort: 3503, SecretStore: "secretstore", PubSub: "pubsub",
-		Issuer: "http://127.0.0.1:8080", Audience: "tenflix-api", AccessTTL: 15 * time.Minute,
-		RefreshTTL: 30 * 24 * time.Hour, LogLevel: "info", AppToken: "at",
+	defaults := settings{Port: 7103, DaprHTTPPort: 3503, SecretStore: "secretstore", PubSub: "pubsub",
+		OIDCIssuer: "http://127.0.0.1:8080", OIDCAudience: "tenflix-api", AccessTTL: 15 * time.Minute,
+		RefreshTTL: 30 * 24 * time.Hour, LogLevel: "info", AppAPIToken: "at",
 		HashConcurrency: password.DefaultConcurrency(), HashWait: password.DefaultWait}
 	all := defaults
-	all.Port, all.DaprPort, all.DaprToken, all.AppToken = 8000, 3600, "dt", "at"
-	all.Issuer, all.Audience, all.AccessTTL, all.RefreshTTL = "https://auth.tenflix.example", "api", 5*time.Minute, 7*24*time.Hour
+	all.Port, all.DaprHTTPPort, all.DaprAPIToken, all.AppAPIToken = 8000, 3600, "dt", "at"
+	all.OIDCIssuer, all.OIDCAudience, all.AccessTTL, all.RefreshTTL = "https://auth.tenflix.example", "api", 5*time.Minute, 7*24*time.Hour
 	all.AdminPassword, all.LogLevel = "pw", "debug"
 	all.HashConcurrency, all.HashWait = 16, 3*time.Second
 
@@ -152,36 +153,18 @@ func keyPEM(t *testing.T) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // started is one run() in the background.
 type started struct {
 	t    *testing.T
 	base string
 	stop func() error
-	logs *syncBuffer
+	logs *logtest.Buffer
 }
 
 func start(t *testing.T, env map[string]string) *started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, envOf(env), logs) }()
 	s := &started{t: t, base: "http://127.0.0.1:" + env["APP_PORT"], logs: logs,

@@ -7,8 +7,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -23,36 +25,40 @@ import (
 	"tenflix/services/movie-command/migrations"
 )
 
+// service is the app id.
+const service = "movie-command"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "movie-command:", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
 		os.Exit(1)
 	}
 }
 
+// settings is movie-command's configuration, read once from the environment.
 type settings struct {
-	Port         string
-	DaprPort     string
-	DaprToken    string
-	AppToken     string
-	StateStore   string
-	SecretStore  string
-	DBSecret     string
+	Port         int    // APP_PORT, the port the sidecar calls
+	DaprHTTPPort int    // DAPR_HTTP_PORT, the sidecar's HTTP API
+	DaprAPIToken string // DAPR_API_TOKEN: sent to the sidecar
+	AppAPIToken  string // APP_API_TOKEN: only the sidecar may call
+	StateStore   string // STATE_STORE
+	SecretStore  string // SECRET_STORE
+	DBSecret     string // DB_SECRET: the secret holding the PostgreSQL URL
 	OIDCIssuer   string // OIDC_ISSUER: whose access tokens admins bring
 	OIDCAudience string // OIDC_AUDIENCE
 	OIDCJWKSURL  string // OIDC_JWKS_URL: skips discovery when set
-	LogLevel     string
+	LogLevel     string // LOG_LEVEL
 }
 
-func loadSettings(env config.Env) (settings, error) {
-	r := config.NewReader(env)
+func loadSettings(getenv config.Env) (settings, error) {
+	r := config.NewReader(getenv)
 	s := settings{
-		Port:         r.String("APP_PORT", "7101"),
-		DaprPort:     r.String("DAPR_HTTP_PORT", "3500"),
-		DaprToken:    r.String("DAPR_API_TOKEN", ""),
-		AppToken:     r.Required("APP_API_TOKEN"),
+		Port:         r.Port("APP_PORT", 7101),
+		DaprHTTPPort: r.Port("DAPR_HTTP_PORT", 3500),
+		DaprAPIToken: r.String("DAPR_API_TOKEN", ""),
+		AppAPIToken:  r.Required("APP_API_TOKEN"),
 		StateStore:   r.String("STATE_STORE", "catalog-state"),
 		SecretStore:  r.String("SECRET_STORE", "secretstore"),
 		DBSecret:     r.String("DB_SECRET", "movie-command-db"),
@@ -61,7 +67,27 @@ func loadSettings(env config.Env) (settings, error) {
 		OIDCJWKSURL:  r.String("OIDC_JWKS_URL", ""),
 		LogLevel:     r.String("LOG_LEVEL", "info"),
 	}
-	return s, r.Err()
+	if err := r.Err(); err != nil {
+		return settings{}, err
+	}
+	return s, nil
+}
+
+// LogValue is the configuration as it may be logged: no token.
+func (s settings) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("port", s.Port),
+		slog.Int("dapr_http_port", s.DaprHTTPPort),
+		config.Secret("dapr_api_token", s.DaprAPIToken),
+		config.Secret("app_api_token", s.AppAPIToken),
+		slog.String("state_store", s.StateStore),
+		slog.String("secret_store", s.SecretStore),
+		slog.String("db_secret", s.DBSecret),
+		config.URL("oidc_issuer", s.OIDCIssuer),
+		slog.String("oidc_audience", s.OIDCAudience),
+		config.URL("oidc_jwks_url", s.OIDCJWKSURL),
+		slog.String("log_level", s.LogLevel),
+	)
 }
 
 func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
@@ -69,10 +95,8 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger(stdout, "movie-command", s.LogLevel)
-	log.Info("starting", "port", s.Port, "dapr_http_port", s.DaprPort, "state_store", s.StateStore,
-		"dapr_api_token_set", s.DaprToken != "", "app_api_token_set", s.AppToken != "",
-		"oidc_issuer", s.OIDCIssuer, "oidc_audience", s.OIDCAudience, "oidc_jwks_url", s.OIDCJWKSURL)
+	log := config.NewLogger(stdout, service, s.LogLevel)
+	log.Info("starting", "config", s)
 
 	// No network here: the key set is fetched with the first token.
 	verifier, err := authn.New(ctx, authn.Config{
@@ -82,7 +106,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		return err
 	}
 
-	dapr := sidecar.New(s.DaprPort, s.DaprToken)
+	dapr := sidecar.New(strconv.Itoa(s.DaprHTTPPort), s.DaprAPIToken)
 	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := dapr.WaitReady(waitCtx); err != nil {
@@ -102,7 +126,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	}
 
 	a := app.New(statestore.New(dapr, s.StateStore), db)
-	engine := httpapi.Routes(log, s.AppToken, verifier, a)
+	engine := httpapi.Routes(log, s.AppAPIToken, verifier, a)
 	httpapi.InternalRoutes(engine, db)
-	return httpserver.Run(ctx, log, "127.0.0.1:"+s.Port, engine)
+	return httpserver.Run(ctx, log, "127.0.0.1:"+strconv.Itoa(s.Port), engine)
 }

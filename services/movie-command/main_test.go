@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"tenflix/platform/config"
 )
 
 func TestLoadSettingsNeedsTheIssuerAndTheAppToken(t *testing.T) {
@@ -21,5 +24,24 @@ func TestLoadSettingsNeedsTheIssuerAndTheAppToken(t *testing.T) {
 	env["OIDC_AUDIENCE"], env["OIDC_JWKS_URL"] = "api", "http://keys.example/jwks"
 	if s, _ = loadSettings(func(k string) string { return env[k] }); s.OIDCAudience != "api" || s.OIDCJWKSURL != "http://keys.example/jwks" {
 		t.Fatalf("settings %+v", s)
+	}
+}
+
+func TestLoadSettingsNamesABadPort(t *testing.T) {
+	for _, name := range []string{"APP_PORT", "DAPR_HTTP_PORT"} {
+		env := map[string]string{"OIDC_ISSUER": "http://127.0.0.1:8080", "APP_API_TOKEN": "at", name: "70000"}
+		if _, err := loadSettings(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=70000: err = %v, want one naming %s", name, err, name)
+		}
+	}
+}
+
+func TestSettingsLogValueHidesTheTokens(t *testing.T) {
+	var buf bytes.Buffer
+	config.NewLogger(&buf, service, "info").Info("starting", "config",
+		settings{DaprAPIToken: "dapr-secret", AppAPIToken: "sidecar-secret", OIDCIssuer: "http://issuer"})
+	if l := buf.String(); strings.Contains(l, "dapr-secret") || strings.Contains(l, "sidecar-secret") ||
+		!strings.Contains(l, `"app_api_token_set":true`) || !strings.Contains(l, "http://issuer") {
+		t.Fatalf("log line: %s", l)
 	}
 }

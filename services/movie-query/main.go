@@ -4,14 +4,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -41,7 +38,7 @@ type settings struct {
 	Port          int    // APP_PORT, the port the sidecar calls
 	MongoURL      string // MONGO_URL
 	MongoDatabase string // MONGO_DATABASE
-	AppAPIToken   string // APP_API_TOKEN: when set, only the sidecar may call
+	AppAPIToken   string // APP_API_TOKEN: only the sidecar may call
 	OIDCIssuer    string // OIDC_ISSUER: whose access tokens browsers bring
 	OIDCAudience  string // OIDC_AUDIENCE
 	OIDCJWKSURL   string // OIDC_JWKS_URL: skips discovery when set
@@ -50,75 +47,60 @@ type settings struct {
 	LogLevel      string // LOG_LEVEL
 }
 
-func loadSettings(getenv func(string) string) (settings, error) {
+func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
 	s := settings{
+		Port:          r.Port("APP_PORT", 7102),
 		MongoURL:      r.Required("MONGO_URL"),
 		MongoDatabase: r.String("MONGO_DATABASE", "movie_query"),
 		AppAPIToken:   r.Required("APP_API_TOKEN"),
 		OIDCIssuer:    r.Required("OIDC_ISSUER"),
 		OIDCAudience:  r.String("OIDC_AUDIENCE", "tenflix-api"),
 		OIDCJWKSURL:   r.String("OIDC_JWKS_URL", ""),
+		DaprHTTPPort:  r.Port("DAPR_HTTP_PORT", 3500),
 		DaprAPIToken:  r.String("DAPR_API_TOKEN", ""),
 		LogLevel:      r.String("LOG_LEVEL", "info"),
 	}
-	var portErr, daprPortErr error
-	s.Port, portErr = portNumber("APP_PORT", r.String("APP_PORT", "7102"))
-	s.DaprHTTPPort, daprPortErr = portNumber("DAPR_HTTP_PORT", r.String("DAPR_HTTP_PORT", "3500"))
-	if err := errors.Join(r.Err(), portErr, daprPortErr); err != nil {
+	if err := r.Err(); err != nil {
 		return settings{}, err
 	}
 	return s, nil
 }
 
-func portNumber(name, text string) (int, error) {
-	port, err := strconv.Atoi(text)
-	if err != nil || port < 1 || port > 65535 {
-		return 0, fmt.Errorf("config: %s must be a port number (1-65535), got %q", name, text)
-	}
-	return port, nil
-}
-
 // LogValue is the configuration as it may be logged: no password, no token.
 func (s settings) LogValue() slog.Value {
-	mongoURL := s.MongoURL
-	if u, err := url.Parse(s.MongoURL); err == nil {
-		mongoURL = u.Redacted()
-	} else {
-		mongoURL = "(unparsable)"
-	}
 	return slog.GroupValue(
 		slog.Int("port", s.Port),
-		slog.String("mongo_url", mongoURL),
+		config.URL("mongo_url", s.MongoURL),
 		slog.String("mongo_database", s.MongoDatabase),
-		slog.Bool("app_api_token_set", s.AppAPIToken != ""),
-		slog.String("oidc_issuer", s.OIDCIssuer),
+		config.Secret("app_api_token", s.AppAPIToken),
+		config.URL("oidc_issuer", s.OIDCIssuer),
 		slog.String("oidc_audience", s.OIDCAudience),
-		slog.String("oidc_jwks_url", s.OIDCJWKSURL),
+		config.URL("oidc_jwks_url", s.OIDCJWKSURL),
 		slog.Int("dapr_http_port", s.DaprHTTPPort),
-		slog.Bool("dapr_api_token_set", s.DaprAPIToken != ""),
+		config.Secret("dapr_api_token", s.DaprAPIToken),
 		slog.String("log_level", s.LogLevel),
 	)
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := loadSettings(getenv)
+func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
+	s, err := loadSettings(getenv)
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger(stdout, service, cfg.LogLevel)
-	log.Info("starting", "config", cfg)
+	log := config.NewLogger(stdout, service, s.LogLevel)
+	log.Info("starting", "config", s)
 
 	// No network here: the key set is fetched with the first token.
 	verifier, err := authn.New(ctx, authn.Config{
-		Issuer: cfg.OIDCIssuer, Audience: cfg.OIDCAudience, JWKSURL: cfg.OIDCJWKSURL, Log: log,
+		Issuer: s.OIDCIssuer, Audience: s.OIDCAudience, JWKSURL: s.OIDCJWKSURL, Log: log,
 	})
 	if err != nil {
 		return err
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	client, err := mongostore.Connect(startCtx, cfg.MongoURL)
+	client, err := mongostore.Connect(startCtx, s.MongoURL)
 	if err != nil {
 		return err
 	}
@@ -127,16 +109,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		defer cancel()
 		_ = client.Disconnect(ctx)
 	}()
-	store, err := mongostore.New(startCtx, client.Database(cfg.MongoDatabase))
+	store, err := mongostore.New(startCtx, client.Database(s.MongoDatabase))
 	if err != nil {
 		return err
 	}
 
-	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: cfg.AppAPIToken})
+	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	project := projector.New(store).Handle
 	httpapi.Routes(engine, log, verifier, store, project)
-	commands := moviecommand.New(fmt.Sprintf("http://127.0.0.1:%d", cfg.DaprHTTPPort), cfg.DaprAPIToken)
+	commands := moviecommand.New(fmt.Sprintf("http://127.0.0.1:%d", s.DaprHTTPPort), s.DaprAPIToken)
 	httpapi.ReconcileRoutes(engine, reconcile.New(commands, store, project, log, reconcile.DefaultSettle),
 		authn.Authenticate(verifier), authn.RequireRole("admin"))
-	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", cfg.Port), engine)
+	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", s.Port), engine)
 }

@@ -7,16 +7,16 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"tenflix/platform/authn/authntest"
 	"tenflix/platform/config"
+	"tenflix/platform/logtest"
 	"tenflix/services/movie-query/internal/mongostore/mongotest"
 )
 
-func envOf(m map[string]string) func(string) string {
+func envOf(m map[string]string) config.Env {
 	return func(k string) string { return m[k] }
 }
 
@@ -68,24 +68,6 @@ func TestSettingsLogValueHidesSecrets(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunServesUntilCancelled(t *testing.T) {
 	client := mongotest.Client(t)
 	dbName := mongotest.NewDatabaseName(t, client)
@@ -98,7 +80,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	iss := authntest.NewIssuer(t)
 	env := map[string]string{
 		"APP_PORT": fmt.Sprint(port), "MONGO_URL": mongotest.URL(), "MONGO_DATABASE": dbName,
