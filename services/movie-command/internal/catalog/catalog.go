@@ -19,6 +19,9 @@ var (
 	ErrNotFound  = errors.New("not found")
 	ErrConflict  = errors.New("changed concurrently")
 	ErrNameTaken = errors.New("name already taken")
+	// ErrMovieNotLive: a video was written for a movie that is missing or
+	// was deleted meanwhile (the database checks it at commit).
+	ErrMovieNotLive = errors.New("the video's movie is missing or deleted")
 )
 
 // ValidationError is a rule a write broke; its message is shown to clients.
@@ -39,6 +42,10 @@ const (
 	Category Kind = "category"
 	Tag      Kind = "tag"
 )
+
+// Key is the state key of an aggregate of a kind (a Kind, "movie" or
+// "video"); the SQL reads and the migrations split keys the same way.
+func Key(kind, id string) string { return kind + ":" + id }
 
 // NamedKinds maps the plural used in URLs to the kind.
 var NamedKinds = map[string]Kind{

@@ -14,7 +14,6 @@ import (
 	"tenflix/platform/httpserver"
 	"tenflix/services/movie-command/internal/app"
 	"tenflix/services/movie-command/internal/catalog"
-	"tenflix/services/movie-command/internal/postgres"
 )
 
 type handlers struct {
@@ -57,8 +56,8 @@ func pathID(c *gin.Context, what string) (string, bool) {
 	return id, true
 }
 
-func page(c *gin.Context) (postgres.Page, bool) {
-	p := postgres.Page{Page: 1, Size: 20}
+func page(c *gin.Context) (app.Page, bool) {
+	p := app.Page{Page: 1, Size: 20}
 	for _, q := range []struct {
 		name     string
 		dst      *int

@@ -10,12 +10,12 @@ import (
 	"tenflix/platform/apierror"
 	"tenflix/platform/httpserver"
 	catalogv1 "tenflix/proto/catalog/v1"
-	"tenflix/services/movie-command/internal/postgres"
 )
 
-// Snapshotter reads every aggregate of the catalog, page by page.
+// Snapshotter reads every aggregate of the catalog, page by page
+// (postgres.DB).
 type Snapshotter interface {
-	Snapshot(ctx context.Context, kinds []string, after string, limit int) ([]postgres.SnapshotItem, error)
+	Snapshot(ctx context.Context, kinds []string, after string, limit int) ([]catalogv1.SnapshotItem, error)
 }
 
 // InternalRoutes mounts the routes other services call through Dapr service
@@ -41,10 +41,9 @@ func snapshot(snap Snapshotter) gin.HandlerFunc {
 			httpserver.Fail(c, err)
 			return
 		}
-		page := catalogv1.SnapshotPage{Items: make([]catalogv1.SnapshotItem, len(items))}
-		for i, it := range items {
-			page.Items[i] = catalogv1.SnapshotItem{Key: it.Key, Kind: it.Kind, ID: it.ID,
-				Version: it.Version, Deleted: it.Deleted, Document: it.Document}
+		page := catalogv1.SnapshotPage{Items: items}
+		if items == nil {
+			page.Items = []catalogv1.SnapshotItem{} // an empty page has an empty list, not null
 		}
 		if len(items) == limit {
 			page.Next = items[len(items)-1].Key

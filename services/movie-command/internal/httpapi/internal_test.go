@@ -11,15 +11,14 @@ import (
 
 	"tenflix/platform/httpserver"
 	catalogv1 "tenflix/proto/catalog/v1"
-	"tenflix/services/movie-command/internal/postgres"
 )
 
 // snapshotter serves items after the given key, as the SQL query does (its
 // own test runs on PostgreSQL).
-type snapshotter []postgres.SnapshotItem
+type snapshotter []catalogv1.SnapshotItem
 
-func (s snapshotter) Snapshot(_ context.Context, _ []string, after string, limit int) ([]postgres.SnapshotItem, error) {
-	var out []postgres.SnapshotItem
+func (s snapshotter) Snapshot(_ context.Context, _ []string, after string, limit int) ([]catalogv1.SnapshotItem, error) {
+	var out []catalogv1.SnapshotItem
 	for _, it := range s {
 		if it.Key > after && len(out) < limit {
 			out = append(out, it)

@@ -6,7 +6,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -15,12 +14,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tenflix/platform/pgdb"
+	"tenflix/services/movie-command/internal/app"
+
+	catalogv1 "tenflix/proto/catalog/v1"
 )
 
 // notDeleted filters out tombstones.
 const notDeleted = `coalesce(value->>'deleted', 'false') <> 'true'`
 
-// DB is the catalog's SQL side.
+// DB is the catalog's SQL side (app.Reads, and the snapshot of every
+// aggregate for reconciliation).
 type DB struct {
 	pool *pgxpool.Pool
 }
@@ -42,23 +45,11 @@ func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
 	return pgdb.Migrate(ctx, db.pool, migrations, "movie_command_migrations", 7101)
 }
 
-// Page is a 1-based page request.
-type Page struct {
-	Page, Size int
-}
-
-func (p Page) offset() int { return (p.Page - 1) * p.Size }
-
-// Named is a live actor, creator, category or tag.
-type Named struct {
-	ID      string
-	Name    string
-	Version int64
-}
+func offset(p app.Page) int { return (p.Page - 1) * p.Size }
 
 // ListNamed lists live entries of a kind by name; q filters by a
 // case-insensitive substring.
-func (db *DB) ListNamed(ctx context.Context, kind, q string, p Page) ([]Named, int, error) {
+func (db *DB) ListNamed(ctx context.Context, kind, q string, p app.Page) ([]app.Entry, int, error) {
 	const where = `split_part(key, ':', 1) = $1 AND ` + notDeleted + `
 		AND ($2 = '' OR strpos(lower(value->>'name'), lower($2)) > 0)`
 	var total int
@@ -69,12 +60,12 @@ func (db *DB) ListNamed(ctx context.Context, kind, q string, p Page) ([]Named, i
 		SELECT value->>'id', value->>'name', (value->>'version')::bigint
 		FROM catalog_state WHERE `+where+`
 		ORDER BY lower(value->>'name'), key
-		LIMIT $3 OFFSET $4`, kind, q, p.Size, p.offset())
+		LIMIT $3 OFFSET $4`, kind, q, p.Size, offset(p))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %s: %w", kind, err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Named, error) {
-		var n Named
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Entry, error) {
+		var n app.Entry
 		return n, r.Scan(&n.ID, &n.Name, &n.Version)
 	})
 	if err != nil {
@@ -85,7 +76,7 @@ func (db *DB) ListNamed(ctx context.Context, kind, q string, p Page) ([]Named, i
 
 // ResolveRefs finds live entries of a kind by id or by name (ignoring case).
 // Entries that match nothing are simply absent from the result.
-func (db *DB) ResolveRefs(ctx context.Context, kind string, ids, names []string) ([]Named, error) {
+func (db *DB) ResolveRefs(ctx context.Context, kind string, ids, names []string) ([]app.Entry, error) {
 	lower := make([]string, len(names))
 	for i, n := range names {
 		lower[i] = strings.ToLower(n)
@@ -101,8 +92,8 @@ func (db *DB) ResolveRefs(ctx context.Context, kind string, ids, names []string)
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", kind, err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Named, error) {
-		var n Named
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Entry, error) {
+		var n app.Entry
 		return n, r.Scan(&n.ID, &n.Name, &n.Version)
 	})
 }
@@ -132,7 +123,7 @@ func (db *DB) CurrentNames(ctx context.Context, keys []string) (map[string]strin
 
 // ListDocs lists live documents of a kind ordered by name, as raw JSON.
 // movieID, when set, keeps only videos of that movie.
-func (db *DB) ListDocs(ctx context.Context, kind, movieID string, p Page) ([]json.RawMessage, int, error) {
+func (db *DB) ListDocs(ctx context.Context, kind, movieID string, p app.Page) ([]json.RawMessage, int, error) {
 	const where = `split_part(key, ':', 1) = $1 AND ` + notDeleted + `
 		AND ($2 = '' OR value->>'movieId' = $2)`
 	var total int
@@ -142,7 +133,7 @@ func (db *DB) ListDocs(ctx context.Context, kind, movieID string, p Page) ([]jso
 	rows, err := db.pool.Query(ctx, `
 		SELECT value FROM catalog_state WHERE `+where+`
 		ORDER BY lower(coalesce(value->>'name', value->>'title')), key
-		LIMIT $3 OFFSET $4`, kind, movieID, p.Size, p.offset())
+		LIMIT $3 OFFSET $4`, kind, movieID, p.Size, offset(p))
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %s: %w", kind, err)
 	}
@@ -165,24 +156,11 @@ func (db *DB) VideoKeys(ctx context.Context, movieID string) ([]string, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// IsNotFound reports a missing row.
-func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-
-// SnapshotItem is one aggregate, live or a tombstone, as stored.
-type SnapshotItem struct {
-	Key      string
-	Kind     string
-	ID       string
-	Version  int64
-	Deleted  bool
-	Document json.RawMessage
-}
-
 // Snapshot lists up to limit aggregates of the given kinds with a key after
 // after, in key order (keyset paging on the primary key, so a page costs the
 // same wherever it starts). Rows of other shapes, such as Dapr's outbox
 // markers, are left out by the kind filter.
-func (db *DB) Snapshot(ctx context.Context, kinds []string, after string, limit int) ([]SnapshotItem, error) {
+func (db *DB) Snapshot(ctx context.Context, kinds []string, after string, limit int) ([]catalogv1.SnapshotItem, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT key, split_part(key, ':', 1), coalesce(value->>'id', ''),
 		       coalesce((value->>'version')::bigint, 0), coalesce(value->>'deleted', 'false') = 'true', value
@@ -193,8 +171,8 @@ func (db *DB) Snapshot(ctx context.Context, kinds []string, after string, limit 
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SnapshotItem, error) {
-		var it SnapshotItem
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalogv1.SnapshotItem, error) {
+		var it catalogv1.SnapshotItem
 		return it, r.Scan(&it.Key, &it.Kind, &it.ID, &it.Version, &it.Deleted, &it.Document)
 	})
 	if err != nil {

@@ -9,8 +9,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"tenflix/platform/pgdb/pgtest"
+	"tenflix/services/movie-command/internal/app"
 	"tenflix/services/movie-command/internal/postgres/postgrestest"
 	"tenflix/services/movie-command/migrations"
+
+	catalogv1 "tenflix/proto/catalog/v1"
 )
 
 // newTestDB creates a fresh database on the machine's PostgreSQL, migrated
@@ -93,18 +96,18 @@ func TestListAndResolve(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, total, err := db.ListNamed(ctx, "actor", "", Page{Page: 1, Size: 10})
+	got, total, err := db.ListNamed(ctx, "actor", "", app.Page{Page: 1, Size: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if total != 2 || len(got) != 2 || got[0].Name != "adam" || got[1].Name != "Zoe" || got[1].Version != 3 {
 		t.Fatalf("list: %d %+v", total, got)
 	}
-	got, total, _ = db.ListNamed(ctx, "actor", "ZO", Page{Page: 1, Size: 10})
+	got, total, _ = db.ListNamed(ctx, "actor", "ZO", app.Page{Page: 1, Size: 10})
 	if total != 1 || got[0].ID != "a" {
 		t.Fatalf("search: %d %+v", total, got)
 	}
-	got, total, _ = db.ListNamed(ctx, "actor", "", Page{Page: 2, Size: 1})
+	got, total, _ = db.ListNamed(ctx, "actor", "", app.Page{Page: 2, Size: 1})
 	if total != 2 || len(got) != 1 || got[0].ID != "a" {
 		t.Fatalf("page 2: %d %+v", total, got)
 	}
@@ -147,7 +150,7 @@ func TestVideosOfAMovie(t *testing.T) {
 	if err != nil || len(keys) != 2 {
 		t.Fatalf("video keys: %v %v", keys, err)
 	}
-	docs, total, err := db.ListDocs(ctx, "video", "m", Page{Page: 1, Size: 10})
+	docs, total, err := db.ListDocs(ctx, "video", "m", app.Page{Page: 1, Size: 10})
 	if err != nil || total != 2 || len(docs) != 2 {
 		t.Fatalf("list docs: %d %v", total, err)
 	}
@@ -172,7 +175,7 @@ func TestSnapshotPagesThroughEveryAggregate(t *testing.T) {
 		}
 	}
 	kinds := []string{"actor", "movie", "video"}
-	var got []SnapshotItem
+	var got []catalogv1.SnapshotItem
 	for after := ""; ; {
 		page, err := db.Snapshot(ctx, kinds, after, 2)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"tenflix/platform/sidecar"
+	"tenflix/services/movie-command/internal/app"
 	"tenflix/services/movie-command/internal/catalog"
 )
 
@@ -37,7 +38,7 @@ var (
 	unmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
 )
 
-// Store is the catalog's write side.
+// Store is the catalog's write side (app.State).
 type Store struct {
 	dapr *sidecar.Client
 	name string
@@ -47,9 +48,6 @@ type Store struct {
 func New(dapr *sidecar.Client, name string) *Store {
 	return &Store{dapr: dapr, name: name}
 }
-
-// Key is the state key of an aggregate.
-func Key(kind, id string) string { return kind + ":" + id }
 
 // Get reads an aggregate into msg and returns its ETag. A missing key is
 // catalog.ErrNotFound; tombstones are returned as stored (callers check).
@@ -67,19 +65,8 @@ func (s *Store) Get(ctx context.Context, key string, msg proto.Message) (string,
 	return etag, nil
 }
 
-// Write is one upsert of a transaction.
-type Write struct {
-	Key       string
-	Doc       proto.Message // stored, and published as the event data
-	EventType string        // CloudEvent type of the published event
-	// Create makes the write insert-only; ETag makes it conditional on the
-	// version read. One of the two is always set: no blind overwrites.
-	Create bool
-	ETag   string
-}
-
 // Commit runs the writes in one transaction (and so publishes their events).
-func (s *Store) Commit(ctx context.Context, writes ...Write) error {
+func (s *Store) Commit(ctx context.Context, writes ...app.Write) error {
 	ops := make([]sidecar.Op, 0, len(writes))
 	for _, w := range writes {
 		b, err := marshal.Marshal(w.Doc)
@@ -114,7 +101,7 @@ func commitErr(err error) error {
 	case errors.As(err, &apiErr) && strings.Contains(apiErr.Message, uniqueNameIndex):
 		return catalog.ErrNameTaken
 	case errors.As(err, &apiErr) && strings.Contains(apiErr.Message, videoMovieLive):
-		return ErrMovieNotLive
+		return catalog.ErrMovieNotLive
 	case errors.As(err, &apiErr) && strings.Contains(apiErr.Message, movieNoVideos):
 		return fmt.Errorf("%w: a video was added to the movie meanwhile", catalog.ErrConflict)
 	case errors.As(err, &apiErr) && strings.Contains(apiErr.Message, deadlockDetected):

@@ -29,7 +29,7 @@ func TestCommitErrNamesTheBrokenRule(t *testing.T) {
 		{"committed", nil, nil},
 		{"etag", fmt.Errorf("state transaction: %w (possible etag mismatch)", sidecar.ErrETagMismatch), catalog.ErrConflict},
 		{"name taken", transactionFailed(`ERROR: duplicate key value violates unique constraint "catalog_named_unique_name" (SQLSTATE 23505)`), catalog.ErrNameTaken},
-		{"video of a deleted movie", transactionFailed("ERROR: catalog_video_movie_live: video:v references movie m, which is missing or deleted (SQLSTATE 23503)"), ErrMovieNotLive},
+		{"video of a deleted movie", transactionFailed("ERROR: catalog_video_movie_live: video:v references movie m, which is missing or deleted (SQLSTATE 23503)"), catalog.ErrMovieNotLive},
 		{"movie with a new video", transactionFailed("ERROR: catalog_movie_no_live_videos: movie:m is deleted but video:v still references it (SQLSTATE 23503)"), catalog.ErrConflict},
 		{"deadlock victim", transactionFailed("ERROR: deadlock detected (SQLSTATE 40P01)"), catalog.ErrConflict},
 		{"anything else", other, other},
