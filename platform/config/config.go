@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"tenflix/platform/tracecontext"
 )
 
 // Env looks up variables; tests pass a map's lookup instead of os.Getenv.
@@ -47,11 +49,12 @@ func (r *Reader) Err() error {
 	return fmt.Errorf("config: %s", strings.Join(r.errs, "; "))
 }
 
-// NewLogger is the JSON slog logger every service uses, tagged with its name.
+// NewLogger is the JSON slog logger every service uses, tagged with its name;
+// a line logged with a traced context carries its trace_id.
 func NewLogger(w io.Writer, service, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
+	return slog.New(tracecontext.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))).With("service", service)
 }
