@@ -49,8 +49,7 @@ func (r *Reader) Err() error {
 	return fmt.Errorf("config: %s", strings.Join(r.errs, "; "))
 }
 
-// NewLogger is the JSON slog logger every service uses, tagged with its name;
-// a line logged with a traced context carries its trace_id.
+// NewLogger is the JSON slog logger every service uses, tagged with its name.
 func NewLogger(w io.Writer, service, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
