@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tenflix/platform/tracecontext"
 )
 
 // Env looks up variables; tests pass a map's lookup instead of os.Getenv.
@@ -178,5 +180,5 @@ func NewLogger(w io.Writer, service, level string) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})).With("service", service)
+	return slog.New(tracecontext.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))).With("service", service)
 }

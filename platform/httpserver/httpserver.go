@@ -1,5 +1,5 @@
 // Package httpserver builds the gin engine every service uses (request ids,
-// access logs, panic recovery, sidecar authentication, refusal of client
+// trace context, access logs, panic recovery, sidecar authentication, refusal of client
 // strings that are not valid UTF-8 or hold NUL, the error envelope)
 // and runs it with timeouts and graceful shutdown.
 package httpserver
@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tenflix/platform/apierror"
+	"tenflix/platform/tracecontext"
 )
 
 // RequestIDHeader carries a request id across services.
@@ -83,7 +84,8 @@ func Fail(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(status, body)
 }
 
-// LoggerFrom returns the request-scoped logger (with request_id).
+// LoggerFrom returns the request-scoped logger (with request_id, trace_id and
+// span_id).
 func LoggerFrom(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get("logger"); ok {
 		return l.(*slog.Logger)
@@ -101,14 +103,28 @@ func requestID() gin.HandlerFunc {
 		}
 		c.Set("request_id", id)
 		c.Header(RequestIDHeader, id)
+		c.Request = c.Request.WithContext(tracecontext.NewContext(c.Request.Context(), requestSpan(c.Request.Header)))
 		c.Next()
 	}
+}
+
+// requestSpan is this service's span of the request: a child of the caller's
+// (daprd's) span when the request has one valid traceparent, else the first
+// span of a new trace (the gateway, receiving a client's request).
+func requestSpan(h http.Header) tracecontext.Span {
+	if v := h.Values(tracecontext.Header); len(v) == 1 {
+		if parent, ok := tracecontext.Parse(v[0]); ok {
+			return parent.Child()
+		}
+	}
+	return tracecontext.New()
 }
 
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
-		l := log.With("request_id", c.GetString("request_id"))
+		span, _ := tracecontext.FromContext(c.Request.Context())
+		l := log.With(append([]any{"request_id", c.GetString("request_id")}, span.LogAttrs()...)...)
 		c.Set("logger", l)
 		c.Next()
 		if c.Request.URL.Path == "/healthz" {

@@ -17,6 +17,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"tenflix/platform/tracecontext"
 )
 
 // ErrNotFound: the key or secret does not exist.
@@ -65,6 +67,10 @@ func (c *Client) do(ctx context.Context, method, path string, body any, header h
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
 	if err != nil {
 		return nil, err
+	}
+	// daprd continues the caller's trace: the outbox puts it in the event.
+	if span, ok := tracecontext.FromContext(ctx); ok {
+		req.Header.Set(tracecontext.Header, span.Traceparent())
 	}
 	for k, v := range header {
 		req.Header[k] = v

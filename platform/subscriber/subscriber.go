@@ -1,5 +1,7 @@
 // Package subscriber adapts Dapr pub/sub deliveries (CloudEvents over HTTP)
 // to plain Go handlers, answering Dapr's SUCCESS / RETRY / DROP contract.
+// Every event is logged with the trace it belongs to (trace_id), and the
+// handler's context carries that trace.
 package subscriber
 
 import (
@@ -8,8 +10,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"tenflix/platform/tracecontext"
 )
 
 // Event is the part of a CloudEvent that handlers need.
@@ -33,6 +38,14 @@ var ErrDrop = errors.New("drop event")
 // drops it; any other error asks Dapr to redeliver it later.
 type Handler func(ctx context.Context, ev Event) error
 
+// envelope is what is decoded: the event and Dapr's trace attributes, raw so
+// that an attribute of the wrong type loses its trace, not the event.
+type envelope struct {
+	Event
+	Traceparent json.RawMessage `json:"traceparent"`
+	TraceID     json.RawMessage `json:"traceid"`
+}
+
 type status struct {
 	Status string `json:"status"`
 }
@@ -40,23 +53,50 @@ type status struct {
 // Handle turns h into a gin handler for a subscription route.
 func Handle(log *slog.Logger, h Handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var ev Event
-		if err := json.NewDecoder(c.Request.Body).Decode(&ev); err != nil {
-			log.WarnContext(c, "undecodable cloudevent dropped", "err", err)
+		start := time.Now()
+		var env envelope
+		if err := json.NewDecoder(c.Request.Body).Decode(&env); err != nil {
+			span := eventSpan(c.Request.Context())
+			log.With(span.LogAttrs()...).WarnContext(c, "undecodable cloudevent dropped", "err", err)
 			c.JSON(http.StatusOK, status{"DROP"})
 			return
 		}
-		l := log.With("event_id", ev.ID, "event_type", ev.Type, "topic", ev.Topic)
-		err := h(c.Request.Context(), ev)
+		ev := env.Event
+		span := eventSpan(c.Request.Context(), env.Traceparent, env.TraceID)
+		ctx := tracecontext.NewContext(c.Request.Context(), span)
+		l := log.With(append([]any{"event_id", ev.ID, "event_type", ev.Type, "topic", ev.Topic}, span.LogAttrs()...)...)
+		err := h(ctx, ev)
 		switch {
 		case err == nil:
+			l.InfoContext(ctx, "event handled", "duration_ms", time.Since(start).Milliseconds())
 			c.JSON(http.StatusOK, status{"SUCCESS"})
 		case errors.Is(err, ErrDrop):
-			l.WarnContext(c, "event dropped", "err", err)
+			l.WarnContext(ctx, "event dropped", "err", err)
 			c.JSON(http.StatusOK, status{"DROP"})
 		default:
-			l.ErrorContext(c, "event failed, will be redelivered", "err", err)
+			l.ErrorContext(ctx, "event failed, will be redelivered", "err", err)
 			c.JSON(http.StatusOK, status{"RETRY"})
 		}
 	}
+}
+
+// eventSpan is the handler's span: a child of the first valid trace attribute
+// of the event, in Dapr's order (traceparent, then traceid). The event's own
+// trace wins over the delivery request's: daprd's outbox publishes with an
+// empty traceparent and the writer's trace in traceid, and daprd then delivers
+// it under a new trace. Without either, the delivery request's trace is used.
+func eventSpan(ctx context.Context, attrs ...json.RawMessage) tracecontext.Span {
+	for _, raw := range attrs {
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			continue
+		}
+		if parent, ok := tracecontext.Parse(v); ok {
+			return parent.Child()
+		}
+	}
+	if s, ok := tracecontext.FromContext(ctx); ok {
+		return s
+	}
+	return tracecontext.New()
 }

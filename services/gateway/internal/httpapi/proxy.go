@@ -20,17 +20,19 @@ import (
 	"tenflix/platform/apierror"
 	"tenflix/platform/authn"
 	"tenflix/platform/httpserver"
+	"tenflix/platform/tracecontext"
 )
 
 // forwardedRequestHeaders are the only client headers a service sees. An
 // allow-list, so that Cookie, X-User-*, dapr-* and whatever a client invents
 // never pass; hop-by-hop headers are dropped by the proxy. Authorization is
-// not in it: only a token the gateway verified is forwarded (target.bearer).
+// not in it: only a token the gateway verified is forwarded (target.bearer);
+// nor is Traceparent: the gateway sends its own span's (see rewrite).
 var forwardedRequestHeaders = []string{
 	"Accept", "Accept-Encoding", "Accept-Language",
 	"Content-Type", "Content-Encoding", "Content-Language",
 	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range",
-	"Idempotency-Key", "User-Agent", "Traceparent", "Tracestate",
+	"Idempotency-Key", "User-Agent",
 }
 
 // sidecarErrorPeek bounds how much of an error answer is read to tell a
@@ -152,6 +154,18 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	h.Set(httpserver.RequestIDHeader, t.requestID)
+	// The request's span (httpserver: the client's trace continued, or a new
+	// one) is the parent of the sidecar's: daprd keeps the trace id through
+	// service invocation, so the service logs the gateway's trace_id.
+	// Tracestate belongs to the client's trace: dropped when it was not valid.
+	if span, ok := tracecontext.FromContext(pr.In.Context()); ok {
+		h.Set(tracecontext.Header, span.Traceparent())
+		if in, ok := tracecontext.Parse(pr.In.Header.Get(tracecontext.Header)); ok && in.TraceID == span.TraceID {
+			if v := pr.In.Header.Values("Tracestate"); len(v) > 0 {
+				h["Tracestate"] = v
+			}
+		}
+	}
 	h.Set("X-Forwarded-For", t.clientIP)
 	h.Set("X-Forwarded-Host", pr.In.Host)
 	if pr.In.TLS != nil {
