@@ -59,7 +59,7 @@ func NewEngine(opt Options) *gin.Engine {
 	// redirect to a neighbour (a client would follow it with its body lost).
 	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
-	r.Use(requestID(), accessLog(opt.Log), recovery(opt.Log), limitHead(opt.MaxHeadBytes), limitBody(opt.MaxBodyBytes))
+	r.Use(requestID(), accessLog(opt.Log), recovery(opt.Log), limitHead(opt.MaxHeadBytes), LimitBody(opt.MaxBodyBytes))
 	r.GET("/healthz", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	if opt.AppAPIToken != "" {
 		r.Use(requireToken(opt.AppAPIToken))
@@ -167,7 +167,11 @@ func limitHead(n int) gin.HandlerFunc {
 	}
 }
 
-func limitBody(n int64) gin.HandlerFunc {
+// LimitBody bounds request bodies to n bytes: one that announces a larger
+// length is refused before anything reads it (413 in the envelope), and a
+// body that turns out larger fails its read. Every engine has it with
+// Options.MaxBodyBytes; a route with its own bound adds another.
+func LimitBody(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > n {
 			Fail(c, apierror.New(apierror.TooLarge, "request body larger than %d bytes", n))

@@ -106,7 +106,7 @@ func checkBody(r *http.Request) error {
 	default:
 		return nil
 	}
-	// Bounded: limitBody has wrapped the body in a MaxBytesReader.
+	// Bounded: LimitBody has wrapped the body in a MaxBytesReader.
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		var maxErr *http.MaxBytesError

@@ -211,6 +211,24 @@ func (c *Client) Transact(ctx context.Context, store string, ops []Op) error {
 	return fmt.Errorf("state transaction: %w", e)
 }
 
+// InvokeJSON calls method (a path, with its query) of app appID through
+// Dapr service invocation and decodes its JSON answer into out. A non-2xx
+// answer is an *APIError (Message: the start of the callee's body).
+func (c *Client) InvokeJSON(ctx context.Context, httpMethod, appID, method string, out any) error {
+	resp, err := c.do(ctx, httpMethod, "/v1.0/invoke/"+url.PathEscape(appID)+"/method/"+strings.TrimPrefix(method, "/"), nil, nil)
+	if err != nil {
+		return fmt.Errorf("invoke %s: %w", appID, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("invoke %s: %w", appID, apiError(resp))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("invoke %s: decode answer: %w", appID, err)
+	}
+	return nil
+}
+
 // Publish sends data (marshalled as JSON) to a topic.
 func (c *Client) Publish(ctx context.Context, pubsub, topic string, data any, header http.Header) error {
 	resp, err := c.do(ctx, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic), data, header)

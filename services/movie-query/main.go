@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
+	"tenflix/platform/sidecar"
 	"tenflix/services/movie-query/internal/httpapi"
 	"tenflix/services/movie-query/internal/mongostore"
 	"tenflix/services/movie-query/internal/moviecommand"
@@ -117,7 +119,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	project := projector.New(store).Handle
 	httpapi.Routes(engine, log, verifier, store, project)
-	commands := moviecommand.New(fmt.Sprintf("http://127.0.0.1:%d", s.DaprHTTPPort), s.DaprAPIToken)
+	commands := moviecommand.New(sidecar.New(strconv.Itoa(s.DaprHTTPPort), s.DaprAPIToken))
 	httpapi.ReconcileRoutes(engine, reconcile.New(commands, store, project, log, reconcile.DefaultSettle),
 		authn.Authenticate(verifier), authn.RequireRole("admin"))
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", s.Port), engine)

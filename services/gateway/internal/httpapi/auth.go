@@ -47,8 +47,7 @@ func limitClients(l *ratelimit.PerClient, route string) gin.HandlerFunc {
 	}
 }
 
-// clientKey is the rate-limit key of an address: IPv4 as is, IPv6 by /64,
-// since one host usually owns a whole /64.
+// clientKey is the rate-limit key of an address (httpserver.ClientKey).
 func clientKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
@@ -57,10 +56,5 @@ func clientKey(ip string) string {
 		}
 		return ip
 	}
-	a = a.Unmap()
-	if a.Is4() {
-		return a.String()
-	}
-	p, _ := a.Prefix(64)
-	return p.String()
+	return httpserver.ClientKey(a)
 }

@@ -141,7 +141,7 @@ func New(opt Options) (*gin.Engine, error) {
 		if rt.MaxBodyBytes > 0 {
 			limit = rt.MaxBodyBytes
 		}
-		chain = append(chain, limitBody(limit), p.forward(rt))
+		chain = append(chain, httpserver.LimitBody(limit), p.forward(rt))
 		r.Handle(rt.Method, rt.Path, chain...)
 		if _, seen := methods[rt.Path]; !seen {
 			paths = append(paths, rt.Path)
@@ -152,19 +152,6 @@ func New(opt Options) (*gin.Engine, error) {
 		r.OPTIONS(path, co.preflight(slices.Clone(methods[path])))
 	}
 	return r, nil
-}
-
-// limitBody applies a route's body bound; bodies that announce a larger
-// length are refused before anything is forwarded.
-func limitBody(n int64) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if c.Request.ContentLength > n {
-			httpserver.Fail(c, apierror.New(apierror.TooLarge, "request body larger than %d bytes", n))
-			return
-		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
-		c.Next()
-	}
 }
 
 // serveFile answers with a file read at each request, so that it can be

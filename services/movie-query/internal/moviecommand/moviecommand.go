@@ -4,14 +4,12 @@ package moviecommand
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"time"
+
+	"tenflix/platform/sidecar"
 
 	catalogv1 "tenflix/proto/catalog/v1"
 )
@@ -19,47 +17,23 @@ import (
 // AppID is movie-command's Dapr app id.
 const AppID = "movie-command"
 
-// Client invokes movie-command through a Dapr sidecar's HTTP API.
+// Client invokes movie-command through the sidecar.
 type Client struct {
-	base     string // http://127.0.0.1:<port>/v1.0/invoke/movie-command/method
-	token    string
+	dapr     *sidecar.Client
 	pageSize int
-	http     *http.Client
 }
 
-// New returns a client for the sidecar at sidecarURL (e.g.
-// http://127.0.0.1:3502), authenticating with its API token (empty for none).
-func New(sidecarURL, apiToken string) *Client {
-	return &Client{
-		base:     strings.TrimRight(sidecarURL, "/") + "/v1.0/invoke/" + AppID + "/method",
-		token:    apiToken,
-		pageSize: 500,
-		http:     &http.Client{Timeout: 30 * time.Second},
-	}
+// New returns a client that invokes movie-command through dapr.
+func New(dapr *sidecar.Client) *Client {
+	return &Client{dapr: dapr, pageSize: 500}
 }
 
 // SnapshotPage reads the page of movie-command's state after the key after.
 func (c *Client) SnapshotPage(ctx context.Context, after string) (catalogv1.SnapshotPage, error) {
 	q := url.Values{"after": {after}, "limit": {strconv.Itoa(c.pageSize)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+catalogv1.SnapshotPath+"?"+q.Encode(), nil)
-	if err != nil {
-		return catalogv1.SnapshotPage{}, err
-	}
-	if c.token != "" {
-		req.Header.Set("dapr-api-token", c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return catalogv1.SnapshotPage{}, fmt.Errorf("movie-command snapshot: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return catalogv1.SnapshotPage{}, fmt.Errorf("movie-command snapshot: %d %s", resp.StatusCode, strings.TrimSpace(string(b)))
-	}
 	var page catalogv1.SnapshotPage
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-		return catalogv1.SnapshotPage{}, fmt.Errorf("decode movie-command snapshot: %w", err)
+	if err := c.dapr.InvokeJSON(ctx, http.MethodGet, AppID, catalogv1.SnapshotPath+"?"+q.Encode(), &page); err != nil {
+		return catalogv1.SnapshotPage{}, fmt.Errorf("movie-command snapshot: %w", err)
 	}
 	return page, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
+	daprsidecar "tenflix/platform/sidecar"
 	"tenflix/services/movie-query/internal/moviecommand"
 )
 
@@ -23,7 +25,7 @@ func TestSnapshotPageInvokesMovieCommand(t *testing.T) {
 			"document":{"id":"m1","version":"3"}}],"next":"movie:m1"}`))
 	}))
 	defer sidecar.Close()
-	c := moviecommand.New(sidecar.URL, "dapr-token")
+	c := moviecommand.New(daprsidecar.New(sidecar.URL[strings.LastIndexByte(sidecar.URL, ':')+1:], "dapr-token"))
 
 	page, err := c.SnapshotPage(context.Background(), "actor:a1")
 	if err != nil {
