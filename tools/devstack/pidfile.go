@@ -86,7 +86,8 @@ func stopRunning(data string, stdout io.Writer) error {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("signal pid %d: %w", pid, err)
 	}
-	deadline := time.Now().Add(60 * time.Second) // apps, sidecars, sentry, MongoDB: up to 10 s each
+	// Apps, sidecars, sentry and MongoDB stop in turn, up to 10 s each.
+	deadline := time.Now().Add(60 * time.Second)
 	for isDevstack(pid) { // a zombie has an empty cmdline, so it counts as gone
 		if time.Now().After(deadline) {
 			return fmt.Errorf("devstack (pid %d) still running after 60s", pid)
