@@ -11,13 +11,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// The infra ports are fixed: components/pubsub.yaml and dapr/dapr.yaml name them.
+// The infra ports are fixed: components/pubsub.yaml and dapr/dapr.yaml name them
+// (sentry's are in sentry.go); no app of the run file may take one.
 const (
 	kafkaPort = 9092
 	mongoPort = 27017
 )
 
-var infraPorts = []int{kafkaPort, mongoPort}
+var infraPorts = []int{kafkaPort, mongoPort, sentryPort, sentryHealthzPort}
 
 // kafkaPartitions is the partition count of every topic but Dapr's internal
 // outbox topics.
