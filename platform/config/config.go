@@ -160,18 +160,39 @@ func parseDuration(s string) (time.Duration, error) {
 func Secret(key, value string) slog.Attr { return slog.Bool(key+"_set", value != "") }
 
 // URL is how a URL setting appears in a settings struct's LogValue: with
-// its password, if any, replaced by "xxxxx" (database URLs carry
-// credentials), and not at all when it does not parse, since then the
-// password cannot be found in it.
+// its password and every query value replaced by "xxxxx" (database URLs
+// carry credentials there too, e.g. ?password=), and not at all unless it is
+// a URL with a scheme and a host: url.Parse accepts almost anything, a
+// key=value connection string included, whose password it cannot find.
 func URL(key, raw string) slog.Attr {
 	if raw == "" {
 		return slog.String(key, "")
 	}
 	u, err := url.Parse(raw)
-	if err != nil {
-		return slog.String(key, "(unparsable)")
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return slog.String(key, "(not a URL)")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"xxxxx"}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return slog.String(key, u.Redacted())
+}
+
+// LogLevel returns the variable (or def) when slog knows it as a level
+// (debug, info, warn, error, optionally with +N/-N), and records an error
+// otherwise: a misspelt level would silently log at info.
+func (r *Reader) LogLevel(name, def string) string {
+	v := r.String(name, def)
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.errs = append(r.errs, fmt.Sprintf("%s must be a log level (debug, info, warn, error), got %q", name, v))
+		return def
+	}
+	return v
 }
 
 // NewLogger is the JSON slog logger every service uses, tagged with its name.

@@ -148,11 +148,15 @@ func TestLogValueHelpersMaskSecrets(t *testing.T) {
 		want []string
 	}{
 		{"set", settings{Token: "tok-123", Password: "hunter2", DBURL: "postgres://app:hunter2@db:5432/app?sslmode=disable", Issuer: "http://127.0.0.1:8080"},
-			[]string{`"token_set":true`, `"password_set":true`, `"db_url":"postgres://app:xxxxx@db:5432/app?sslmode=disable"`, `"issuer":"http://127.0.0.1:8080"`}},
+			[]string{`"token_set":true`, `"password_set":true`, `"db_url":"postgres://app:xxxxx@db:5432/app?sslmode=xxxxx"`, `"issuer":"http://127.0.0.1:8080"`}},
 		{"unset", settings{},
 			[]string{`"token_set":false`, `"password_set":false`, `"db_url":""`, `"issuer":""`}},
 		{"unparsable URL", settings{DBURL: "postgres://app:hunter2@db:5432/%zz"},
-			[]string{`"db_url":"(unparsable)"`}},
+			[]string{`"db_url":"(not a URL)"`}},
+		{"key=value connection string", settings{DBURL: "host=db user=app password=hunter2"},
+			[]string{`"db_url":"(not a URL)"`}},
+		{"password in the query", settings{DBURL: "mongodb://db:27017/?tlsCertificateKeyFilePassword=hunter2&password=hunter2"},
+			[]string{`"db_url":"mongodb://db:27017/?password=xxxxx&tlsCertificateKeyFilePassword=xxxxx"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -169,6 +173,16 @@ func TestLogValueHelpersMaskSecrets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLogLevelMustBeALevel(t *testing.T) {
+	for v, wantErr := range map[string]bool{"": false, "debug": false, "WARN": false, "error+2": false, "verbose": true, "7": true} {
+		r := config.NewReader(func(string) string { return v })
+		got := r.LogLevel("LOG_LEVEL", "info")
+		if err := r.Err(); (err != nil) != wantErr || (wantErr && (got != "info" || !strings.Contains(err.Error(), "LOG_LEVEL"))) {
+			t.Errorf("LOG_LEVEL=%q: %q, %v", v, got, err)
+		}
 	}
 }
 

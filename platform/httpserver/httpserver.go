@@ -93,10 +93,24 @@ func LoggerFrom(c *gin.Context) *slog.Logger {
 	return slog.Default()
 }
 
+// plainID accepts a caller's request id of up to 128 letters, digits, '-',
+// '_' and '.'; anything else is replaced by a fresh one.
+func plainID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader(RequestIDHeader)
-		if id == "" || len(id) > 128 {
+		if !plainID(id) { // logged by every service and echoed back: nothing odd in it
 			var b [12]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])

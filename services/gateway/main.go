@@ -69,7 +69,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 		TrustedProxies:  r.List("TRUSTED_PROXIES", nil),
 		UpstreamTimeout: r.Duration("UPSTREAM_TIMEOUT", 30*time.Second, time.Nanosecond, math.MaxInt64),
 		OpenAPIFile:     r.String("OPENAPI_FILE", "../../docs/openapi.yaml"),
-		LogLevel:        r.String("LOG_LEVEL", "info"),
+		LogLevel:        r.LogLevel("LOG_LEVEL", "info"),
 	}
 	if err := r.Err(); err != nil {
 		return settings{}, err

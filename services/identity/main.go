@@ -89,7 +89,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 		AccessTTL:       r.Duration("ACCESS_TOKEN_TTL", 15*time.Minute, time.Minute, 24*time.Hour),
 		RefreshTTL:      r.Duration("REFRESH_TOKEN_TTL", 30*24*time.Hour, 5*time.Minute, 365*24*time.Hour),
 		AdminPassword:   r.String("ADMIN_PASSWORD", ""),
-		LogLevel:        r.String("LOG_LEVEL", "info"),
+		LogLevel:        r.LogLevel("LOG_LEVEL", "info"),
 		HashConcurrency: r.Int("HASH_CONCURRENCY", password.DefaultConcurrency(), 1, 1024),
 		HashWait:        r.Duration("HASH_WAIT", password.DefaultWait, 10*time.Millisecond, 30*time.Second),
 	}

@@ -65,7 +65,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 		OIDCIssuer:   r.Required("OIDC_ISSUER"),
 		OIDCAudience: r.String("OIDC_AUDIENCE", "tenflix-api"),
 		OIDCJWKSURL:  r.String("OIDC_JWKS_URL", ""),
-		LogLevel:     r.String("LOG_LEVEL", "info"),
+		LogLevel:     r.LogLevel("LOG_LEVEL", "info"),
 	}
 	if err := r.Err(); err != nil {
 		return settings{}, err

@@ -61,7 +61,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 		OIDCJWKSURL:   r.String("OIDC_JWKS_URL", ""),
 		DaprHTTPPort:  r.Port("DAPR_HTTP_PORT", 3500),
 		DaprAPIToken:  r.String("DAPR_API_TOKEN", ""),
-		LogLevel:      r.String("LOG_LEVEL", "info"),
+		LogLevel:      r.LogLevel("LOG_LEVEL", "info"),
 	}
 	if err := r.Err(); err != nil {
 		return settings{}, err

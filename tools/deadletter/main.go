@@ -404,10 +404,11 @@ func replayAll(ctx context.Context, w io.Writer, cl *kgo.Client, adm *kadm.Clien
 		if err != nil {
 			return fmt.Errorf("record the replay of %s in group %s: %w", m.ref(), o.group, err)
 		}
-		if err == nil {
-			fmt.Fprintf(w, "replayed %s (%s) to %s\n", m.ref(), orDash(m.id), m.origin())
-			count++
+		if nowhere != nil {
+			continue // counted as skipped; its offset is passed all the same
 		}
+		fmt.Fprintf(w, "replayed %s (%s) to %s\n", m.ref(), orDash(m.id), m.origin())
+		count++
 	}
 	fmt.Fprintf(w, "%d replayed, %d skipped, %d replayed before\n", count, skipped, len(msgs)-count-skipped)
 	return nil

@@ -94,17 +94,22 @@ func (s *Store) Remove(ctx context.Context, kind, id string, version int64) (rem
 	if err != nil {
 		return false, err
 	}
+	filter := bson.D{{Key: "_id", Value: id}, {Key: "version", Value: version}}
+	if coll == s.named {
+		filter = append(filter, bson.E{Key: "kind", Value: kind})
+	}
 	res, err := func() (*mongo.DeleteResult, error) {
 		defer s.locks.lock(coll.Name(), id)()
-		return coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: version}})
+		return coll.DeleteOne(ctx, filter)
 	}()
 	if err != nil {
 		return false, fmt.Errorf("remove %s %s: %w", kind, id, err)
 	}
-	if coll != s.named {
+	// Nothing deleted: a write landed meanwhile and the entry stays, with
+	// its place in movies.
+	if coll != s.named || res.DeletedCount != 1 {
 		return res.DeletedCount == 1, nil
 	}
-	// Also when nothing was deleted: a retry finishes an interrupted removal.
 	field, _ := refsField(kind)
 	gone := map[string]catalog.Named{id: {Kind: kind, ID: id, Deleted: true}}
 	ids, err := s.movieIDsEmbedding(ctx, field, id)
