@@ -26,7 +26,7 @@ var (
 	// ErrConflict: a write lost a race (its ETag or insert-only check failed,
 	// or PostgreSQL aborted it to break a deadlock); reading again and
 	// retrying may succeed.
-	ErrConflict = errors.New("changed concurrently")
+	ErrConflict = errors.New("write conflict")
 )
 
 // deadlockDetected is PostgreSQL's SQLSTATE for a transaction it aborted to
@@ -99,6 +99,9 @@ func (s *Store) Commit(ctx context.Context, writes ...Write) error {
 		if w.Create == (w.ETag != "") {
 			return fmt.Errorf("write %s: set exactly one of Create and ETag (no blind overwrites)", w.Key)
 		}
+		if w.EventType == "" {
+			return fmt.Errorf("write %s: no event type (every upsert is published)", w.Key)
+		}
 		b, err := marshal.Marshal(w.Doc)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", w.Key, err)
@@ -131,15 +134,25 @@ func (s *Store) commitErr(err error) error {
 	case !errors.As(err, &apiErr):
 		return err
 	}
-	for name, mapped := range s.opts.Constraints {
-		if strings.Contains(apiErr.Message, name) {
-			return mapped
-		}
+	if name := s.brokenConstraint(apiErr.Message); name != "" {
+		return s.opts.Constraints[name]
 	}
 	if strings.Contains(apiErr.Message, deadlockDetected) {
 		return fmt.Errorf("%w: %s", ErrConflict, apiErr.Message)
 	}
 	return err
+}
+
+// brokenConstraint is the registered constraint that msg names: the longest
+// match, should one name contain another.
+func (s *Store) brokenConstraint(msg string) string {
+	found := ""
+	for name := range s.opts.Constraints {
+		if len(name) > len(found) && strings.Contains(msg, name) {
+			found = name
+		}
+	}
+	return found
 }
 
 // Lock takes this instance's locks of keys and returns the function that

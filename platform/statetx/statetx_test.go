@@ -30,6 +30,7 @@ func TestCommitErrNamesTheBrokenRule(t *testing.T) {
 		"things_unique_name":  errNameTaken,
 		"things_parent_live":  errParentGone,
 		"things_no_live_kids": errRaced,
+		"things_unique":       errors.New("a prefix of another name"),
 	}})
 	other := transactionFailed("ERROR: relation \"things_state\" does not exist (SQLSTATE 42P01)")
 	unreachable := fmt.Errorf("state transaction: %w", errors.New("connection refused"))
@@ -56,19 +57,24 @@ func TestCommitErrNamesTheBrokenRule(t *testing.T) {
 	}
 }
 
-func TestCommitRefusesBlindWrites(t *testing.T) {
+func TestCommitRefusesBlindOrUntypedWrites(t *testing.T) {
 	// No sidecar listens on this port: a write that got as far as the
 	// transaction would fail differently.
 	s := New(sidecar.New("1", ""), "state", Options{})
 	doc, _ := structpb.NewStruct(map[string]any{"name": "x"})
-	for name, w := range map[string]Write{
-		"neither create nor etag": {Key: "thing:1", Doc: doc, EventType: "thing.updated"},
-		"both create and etag":    {Key: "thing:1", Doc: doc, EventType: "thing.created", Create: true, ETag: "3"},
+	valid := Write{Key: "thing:0", Doc: doc, EventType: "thing.created", Create: true}
+	for name, c := range map[string]struct {
+		w    Write
+		want string
+	}{
+		"neither create nor etag": {Write{Key: "thing:1", Doc: doc, EventType: "thing.updated"}, "no blind overwrites"},
+		"both create and etag":    {Write{Key: "thing:1", Doc: doc, EventType: "thing.created", Create: true, ETag: "3"}, "no blind overwrites"},
+		"no event type":           {Write{Key: "thing:1", Doc: doc, ETag: "3"}, "no event type"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := s.Commit(context.Background(), Write{Key: "thing:0", Doc: doc, Create: true}, w)
-			if err == nil || !strings.Contains(err.Error(), "no blind overwrites") {
-				t.Fatalf("Commit = %v, want a refusal", err)
+			err := s.Commit(context.Background(), valid, c.w)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Commit = %v, want %q", err, c.want)
 			}
 		})
 	}

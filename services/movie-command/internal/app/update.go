@@ -137,7 +137,7 @@ func stage[T any, D docPtr[T]](t *tx, kind, id, action string, change func(D) er
 // catalog.ErrConflict.
 func (t *tx) commit() error {
 	err := t.app.state.Commit(t.ctx, t.writes...)
-	if errors.Is(err, statetx.ErrConflict) && !errors.Is(err, catalog.ErrConflict) {
+	if errors.Is(err, statetx.ErrConflict) {
 		return fmt.Errorf("%w: %w", catalog.ErrConflict, err)
 	}
 	return err
