@@ -12,31 +12,26 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"tenflix/platform/statetx"
 	"tenflix/services/movie-command/internal/catalog"
 )
 
 // State is the Dapr state store the catalog is written through
-// (statestore.Store): documents by key with ETags, and transactions whose
-// upserts are each published as their event (the outbox).
+// (statetx.Store with the catalog's constraints, statestore.New): documents
+// by key with ETags, and transactions whose upserts are each published as
+// their event (the outbox).
 type State interface {
 	// Get reads key into doc and returns its ETag. A missing key is
-	// catalog.ErrNotFound; a tombstone is returned as stored.
+	// statetx.ErrNotFound; a tombstone is returned as stored.
 	Get(ctx context.Context, key string, doc proto.Message) (etag string, err error)
 	// Commit runs the writes in one transaction. A lost race is
-	// catalog.ErrConflict, a name taken meanwhile catalog.ErrNameTaken, a
+	// statetx.ErrConflict, a name taken meanwhile catalog.ErrNameTaken, a
 	// video of a movie deleted meanwhile catalog.ErrMovieNotLive.
-	Commit(ctx context.Context, writes ...Write) error
-}
-
-// Write is one upsert of a transaction.
-type Write struct {
-	Key       string
-	Doc       proto.Message // stored, and published as the event data
-	EventType string        // CloudEvent type of the published event
-	// Create makes the write insert-only; ETag makes it conditional on the
-	// version read. One of the two is always set: no blind overwrites.
-	Create bool
-	ETag   string
+	Commit(ctx context.Context, writes ...statetx.Write) error
+	// Lock takes this instance's locks of keys until unlock: every
+	// read-modify-write holds those of the keys it writes (statetx.Store.Lock
+	// says why).
+	Lock(keys ...string) (unlock func())
 }
 
 // Reads are the SQL queries over the stored documents (postgres.DB): what
@@ -74,7 +69,6 @@ type Entry struct {
 type App struct {
 	state State
 	reads Reads
-	locks keyLocks
 }
 
 // New wires the state store (writes) and SQL (reads).

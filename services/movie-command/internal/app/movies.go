@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"tenflix/platform/statetx"
 	"tenflix/services/movie-command/internal/catalog"
 
 	catalogv1 "tenflix/proto/catalog/v1"
@@ -133,7 +134,7 @@ func (a *App) UpdateMovie(ctx context.Context, id string, in catalog.MovieInput)
 // tombstone comes first: its row lock orders the race with a new video
 // (migrations/002).
 func (a *App) DeleteMovie(ctx context.Context, id string) error {
-	t := a.begin(ctx, catalog.Key(catalogv1.AggregateMovie, id))
+	t := a.begin(ctx, statetx.Key(catalogv1.AggregateMovie, id))
 	defer t.end()
 	_, err := stage(t, catalogv1.AggregateMovie, id, catalogv1.ActionDeleted, func(doc *catalogv1.Movie) error {
 		doc.Deleted = true
@@ -205,7 +206,7 @@ func (a *App) views(ctx context.Context, docs []*catalogv1.Movie, withVideos boo
 	for _, d := range docs {
 		for _, kind := range refKinds {
 			for _, r := range *movieRefs(d, kind) {
-				keys = append(keys, catalog.Key(string(kind), r.Id))
+				keys = append(keys, statetx.Key(string(kind), r.Id))
 			}
 		}
 	}
@@ -220,7 +221,7 @@ func (a *App) views(ctx context.Context, docs []*catalogv1.Movie, withVideos boo
 		for _, kind := range refKinds {
 			list := []Named{}
 			for _, r := range *movieRefs(d, kind) {
-				if name, ok := names[catalog.Key(string(kind), r.Id)]; ok {
+				if name, ok := names[statetx.Key(string(kind), r.Id)]; ok {
 					list = append(list, Named{ID: r.Id, Name: name})
 				}
 			}

@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"tenflix/platform/statetx"
 	"tenflix/services/movie-command/internal/catalog"
 
 	catalogv1 "tenflix/proto/catalog/v1"
@@ -36,8 +38,8 @@ var errUnchanged = errors.New("unchanged")
 // catalog.ErrNotFound.
 func get[T any, D docPtr[T]](ctx context.Context, state State, kind, id string) (D, string, error) {
 	doc := D(new(T))
-	etag, err := state.Get(ctx, catalog.Key(kind, id), doc)
-	if errors.Is(err, catalog.ErrNotFound) || (err == nil && doc.GetDeleted()) {
+	etag, err := state.Get(ctx, statetx.Key(kind, id), doc)
+	if errors.Is(err, statetx.ErrNotFound) || (err == nil && doc.GetDeleted()) {
 		return nil, "", notFound(kind, id)
 	}
 	if err != nil {
@@ -51,7 +53,7 @@ func get[T any, D docPtr[T]](ctx context.Context, state State, kind, id string) 
 // aggregate, lets change mutate it and commits it one version up, with its
 // event kind/action, conditional on the version read.
 func update[T any, D docPtr[T]](ctx context.Context, a *App, kind, id, action string, alsoLock []string, change func(D) error) (D, error) {
-	t := a.begin(ctx, append([]string{catalog.Key(kind, id)}, alsoLock...)...)
+	t := a.begin(ctx, append([]string{statetx.Key(kind, id)}, alsoLock...)...)
 	defer t.end()
 	doc, err := stage(t, kind, id, action, change)
 	if errors.Is(err, errUnchanged) {
@@ -76,8 +78,8 @@ func (a *App) create(ctx context.Context, kind string, doc document, keys []stri
 		return err
 	}
 	bumpVersion(doc)
-	t.writes = append(t.writes, Write{
-		Key: catalog.Key(kind, doc.GetId()), Doc: doc, Create: true,
+	t.writes = append(t.writes, statetx.Write{
+		Key: statetx.Key(kind, doc.GetId()), Doc: doc, Create: true,
 		EventType: catalogv1.EventType(kind, catalogv1.ActionCreated),
 	})
 	return t.commit()
@@ -88,7 +90,7 @@ func (a *App) create(ctx context.Context, kind string, doc document, keys []stri
 type tx struct {
 	ctx    context.Context
 	app    *App
-	writes []Write
+	writes []statetx.Write
 	unlock []func()
 }
 
@@ -102,7 +104,7 @@ func (a *App) begin(ctx context.Context, keys ...string) *tx {
 // lock takes the locks of more keys. One call orders its keys; keys locked
 // later come after those held, so every use case takes them in the same
 // order: a movie's before its videos'.
-func (t *tx) lock(keys ...string) { t.unlock = append(t.unlock, t.app.locks.lock(keys...)) }
+func (t *tx) lock(keys ...string) { t.unlock = append(t.unlock, t.app.state.Lock(keys...)) }
 
 // end releases the locks.
 func (t *tx) end() {
@@ -124,15 +126,22 @@ func stage[T any, D docPtr[T]](t *tx, kind, id, action string, change func(D) er
 		return doc, err
 	}
 	bumpVersion(doc)
-	t.writes = append(t.writes, Write{
-		Key: catalog.Key(kind, id), Doc: doc, ETag: etag,
+	t.writes = append(t.writes, statetx.Write{
+		Key: statetx.Key(kind, id), Doc: doc, ETag: etag,
 		EventType: catalogv1.EventType(kind, action),
 	})
 	return doc, nil
 }
 
-// commit runs the staged writes in one transaction.
-func (t *tx) commit() error { return t.app.state.Commit(t.ctx, t.writes...) }
+// commit runs the staged writes in one transaction; a lost race is
+// catalog.ErrConflict.
+func (t *tx) commit() error {
+	err := t.app.state.Commit(t.ctx, t.writes...)
+	if errors.Is(err, statetx.ErrConflict) {
+		return fmt.Errorf("%w: %w", catalog.ErrConflict, err)
+	}
+	return err
+}
 
 // bumpVersion counts a change in the document's version field, which every
 // aggregate has (events.proto): consumers keep the newest version they saw.

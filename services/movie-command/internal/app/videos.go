@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"tenflix/platform/statetx"
 	"tenflix/services/movie-command/internal/catalog"
 
 	catalogv1 "tenflix/proto/catalog/v1"
@@ -33,9 +34,9 @@ func videoView(d *catalogv1.Video) Video {
 
 // movieLock is the lock a video write shares with its movie's deletion.
 // Taking turns with DeleteMovie settles their race here, ahead of the
-// transaction: a transaction that fails stalls the outbox (keyLocks).
+// transaction: a transaction that fails stalls the outbox (statetx.Store.Lock).
 func movieLock(movieID string) []string {
-	return []string{catalog.Key(catalogv1.AggregateMovie, movieID)}
+	return []string{statetx.Key(catalogv1.AggregateMovie, movieID)}
 }
 
 // requireMovie checks ahead of the transaction, for a clear answer in the

@@ -43,10 +43,6 @@ const (
 	Tag      Kind = "tag"
 )
 
-// Key is the state key of an aggregate of a kind (a Kind, "movie" or
-// "video"); the SQL reads and the migrations split keys the same way.
-func Key(kind, id string) string { return kind + ":" + id }
-
 // NamedKinds maps the plural used in URLs to the kind.
 var NamedKinds = map[string]Kind{
 	"actors":     Actor,

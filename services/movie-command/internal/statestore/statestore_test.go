@@ -1,44 +1,31 @@
 package statestore
 
 import (
-	"errors"
-	"fmt"
+	"io/fs"
+	"strings"
 	"testing"
 
-	"tenflix/platform/sidecar"
-	"tenflix/services/movie-command/internal/catalog"
+	"tenflix/services/movie-command/migrations"
 )
 
-// daprd's answers to a failed state transaction, shaped as daprd 1.14 writes
-// them (messages.ErrStateTransaction around pgx's error text) and as the
-// sidecar client returns them.
-func transactionFailed(pgError string) error {
-	return fmt.Errorf("state transaction: %w", &sidecar.APIError{
-		Status: 500, ErrorCode: "ERR_STATE_TRANSACTION",
-		Message: "error while executing state transaction: failed to commit transaction: " + pgError,
+// A renamed constraint would turn its violation into a 500: every name the
+// store translates must be one the migrations create and raise.
+func TestConstraintsAreTheMigrations(t *testing.T) {
+	var sql strings.Builder
+	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		sql.Write(b)
+		return err
 	})
-}
-
-func TestCommitErrNamesTheBrokenRule(t *testing.T) {
-	other := transactionFailed("ERROR: relation \"catalog_state\" does not exist (SQLSTATE 42P01)")
-	cases := []struct {
-		name string
-		err  error
-		want error
-	}{
-		{"committed", nil, nil},
-		{"etag", fmt.Errorf("state transaction: %w (possible etag mismatch)", sidecar.ErrETagMismatch), catalog.ErrConflict},
-		{"name taken", transactionFailed(`ERROR: duplicate key value violates unique constraint "catalog_named_unique_name" (SQLSTATE 23505)`), catalog.ErrNameTaken},
-		{"video of a deleted movie", transactionFailed("ERROR: catalog_video_movie_live: video:v references movie m, which is missing or deleted (SQLSTATE 23503)"), catalog.ErrMovieNotLive},
-		{"movie with a new video", transactionFailed("ERROR: catalog_movie_no_live_videos: movie:m is deleted but video:v still references it (SQLSTATE 23503)"), catalog.ErrConflict},
-		{"deadlock victim", transactionFailed("ERROR: deadlock detected (SQLSTATE 40P01)"), catalog.ErrConflict},
-		{"anything else", other, other},
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := commitErr(c.err); !errors.Is(got, c.want) || (c.want == nil) != (got == nil) {
-				t.Fatalf("commitErr = %v, want %v", got, c.want)
-			}
-		})
+	for name := range constraints {
+		if !strings.Contains(sql.String(), name) {
+			t.Errorf("constraint %s is in no migration", name)
+		}
 	}
 }

@@ -1,12 +1,12 @@
-package app
+package statetx
 
 import (
 	"sync"
 	"testing"
 )
 
-func TestKeyLocksSerialisePerKey(t *testing.T) {
-	var k keyLocks
+func TestLockSerialisesPerKey(t *testing.T) {
+	s := New(nil, "state", Options{})
 	var wg sync.WaitGroup
 	var counter [2]int // one per key: writes under the same key must not race
 	for i := range 200 {
@@ -14,7 +14,7 @@ func TestKeyLocksSerialisePerKey(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			key := []string{"a", "b"}[i%2]
-			unlock := k.lock(key, "shared-"+key)
+			unlock := s.Lock(key, "shared-"+key)
 			counter[i%2]++ // a data race here would fail -race
 			unlock()
 			unlock() // a second call is harmless
@@ -24,7 +24,7 @@ func TestKeyLocksSerialisePerKey(t *testing.T) {
 	if counter[0] != 100 || counter[1] != 100 {
 		t.Fatalf("counter %v", counter)
 	}
-	if len(k.locks) != 0 {
-		t.Fatalf("locks not released: %d left", len(k.locks))
+	if len(s.locks.locks) != 0 {
+		t.Fatalf("locks not released: %d left", len(s.locks.locks))
 	}
 }

@@ -1,17 +1,12 @@
-package app
+package statetx
 
 import (
 	"slices"
 	"sync"
 )
 
-// keyLocks serialises writes to the same key within this instance.
-//
-// Why: daprd 1.14 publishes a transaction's internal outbox message before it
-// runs the transaction. When the transaction then fails (an ETag conflict, a
-// name taken meanwhile) that message's partition of the internal outbox topic
-// stalls for about 11 s while daprd looks for state that never comes. Taking
-// turns per key turns most such conflicts into plain sequential writes.
+// keyLocks serialises writes to the same key within this instance (why:
+// Store.Lock).
 type keyLocks struct {
 	mu    sync.Mutex
 	locks map[string]*keyLock
