@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"tenflix/platform/statetx"
 	"tenflix/services/movie-command/internal/catalog"
 
 	catalogv1 "tenflix/proto/catalog/v1"
@@ -18,22 +19,24 @@ import (
 // the httpapi fuzz test and the e2e tests).
 type memState struct {
 	docs    map[string]proto.Message
-	commits [][]Write
+	commits [][]statetx.Write
 }
 
 func (s *memState) Get(_ context.Context, key string, doc proto.Message) (string, error) {
 	d, ok := s.docs[key]
 	if !ok {
-		return "", catalog.ErrNotFound
+		return "", statetx.ErrNotFound
 	}
 	proto.Merge(doc, d)
 	return "etag-" + key, nil
 }
 
-func (s *memState) Commit(_ context.Context, writes ...Write) error {
+func (s *memState) Commit(_ context.Context, writes ...statetx.Write) error {
 	s.commits = append(s.commits, writes)
 	return nil
 }
+
+func (s *memState) Lock(...string) func() { return func() {} }
 
 func TestUpdateCommitsTheChangeOneVersionUp(t *testing.T) {
 	ctx := context.Background()
