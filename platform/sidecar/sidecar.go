@@ -7,7 +7,8 @@
 // ignores an operation's contentType (pkg/api/grpc/grpc.go passes the value
 // as bytes), so state.postgresql v1 stores a JSON value base64-encoded
 // (isbinary) instead of as a jsonb document; gRPC SaveState honours
-// contentType but is not a transaction, so the outbox does not publish it.
+// contentType but is no transaction, and daprd's outbox publishes only
+// transactions (outbox.PublishInternal in ExecuteStateTransaction).
 // jsonb is what lets the owning service query its state with SQL and the
 // database enforce invariants on it. Reads stay beside the transaction so
 // that one stand-in of the state API serves the services' tests.
