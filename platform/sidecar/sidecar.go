@@ -1,9 +1,20 @@
-// Package sidecar talks to the service's own Dapr sidecar over its HTTP API.
+// Package sidecar talks to the service's own Dapr sidecar: secrets, publish
+// and service invocation go through go-sdk over the sidecar's gRPC API; the
+// state API (reads and transactions) and the readiness probe stay on HTTP.
 //
-// State is written over HTTP on purpose: a JSON value sent this way is stored
-// by state.postgresql v1 as a jsonb document (over gRPC it arrives as bytes and
-// is stored base64-encoded), which lets the owning service query its state
-// with SQL and lets the database enforce invariants on it.
+// State is written over HTTP on purpose, measured by tools/e2e
+// TestGoSDKStateGap against daprd 1.14.0: gRPC ExecuteStateTransaction
+// ignores an operation's contentType (pkg/api/grpc/grpc.go passes the value
+// as bytes), so state.postgresql v1 stores a JSON value base64-encoded
+// (isbinary) instead of as a jsonb document; gRPC SaveState honours
+// contentType but is no transaction, and daprd's outbox publishes only
+// transactions (outbox.PublishInternal in ExecuteStateTransaction).
+// jsonb is what lets the owning service query its state with SQL and the
+// database enforce invariants on it. Reads stay beside the transaction so
+// that one stand-in of the state API serves the services' tests.
+//
+// The readiness probe is /v1.0/healthz/outbound (components loaded):
+// go-sdk's Wait only sees the gRPC connection come up.
 package sidecar
 
 import (
@@ -15,8 +26,17 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	dapr "github.com/dapr/go-sdk/client"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"tenflix/platform/tracecontext"
 )
@@ -27,20 +47,107 @@ var ErrNotFound = errors.New("not found")
 // ErrETagMismatch: an optimistic-concurrency check failed (someone wrote first).
 var ErrETagMismatch = errors.New("etag mismatch")
 
-// Client is a small Dapr HTTP API client.
+// ErrNoGRPC: the client was made by New, which has the HTTP API only.
+var ErrNoGRPC = errors.New("sidecar client without its gRPC API")
+
+// Client is a small client of the sidecar: go-sdk over gRPC, HTTP for state.
 type Client struct {
 	base  string
 	token string
 	http  *http.Client
+	sdk   dapr.Client // nil: HTTP only
+	conn  *grpc.ClientConn
 }
 
-// New returns a client for the sidecar at 127.0.0.1:httpPort, authenticating
-// with the Dapr API token (empty when the sidecar has none).
+// New returns a client of the sidecar's HTTP API only (state and readiness)
+// at 127.0.0.1:httpPort, authenticating with the Dapr API token (empty when
+// the sidecar has none). Its gRPC methods return ErrNoGRPC.
 func New(httpPort, apiToken string) *Client {
 	return &Client{
 		base:  "http://127.0.0.1:" + httpPort,
 		token: apiToken,
 		http:  &http.Client{Timeout: 30 * time.Second},
+	}
+}
+
+// NewWithGRPC returns a client of both APIs of the sidecar: HTTP at
+// 127.0.0.1:httpPort, gRPC at 127.0.0.1:grpcPort. The gRPC connection is made
+// lazily (the sidecar may start after the app). Close it with Close.
+func NewWithGRPC(httpPort, grpcPort, apiToken string) (*Client, error) {
+	c := New(httpPort, apiToken)
+	// go-sdk's own dialers block and read the token from DAPR_API_TOKEN; this
+	// connection sets the token (and the caller's trace) explicitly.
+	conn, err := grpc.NewClient("127.0.0.1:"+grpcPort,
+		grpc.WithTransportCredentials(insecure.NewCredentials()), // loopback only
+		grpc.WithUnaryInterceptor(c.outgoing))
+	if err != nil {
+		return nil, fmt.Errorf("dapr gRPC client: %w", err)
+	}
+	c.conn, c.sdk = conn, dapr.NewClientWithConnection(conn)
+	return c, nil
+}
+
+// Close closes the gRPC connection.
+func (c *Client) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	return c.conn.Close()
+}
+
+// outgoing adds the API token and the caller's trace (which daprd reads from
+// the traceparent metadata) to every gRPC call.
+func (c *Client) outgoing(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if c.token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "dapr-api-token", c.token)
+	}
+	if span, ok := tracecontext.FromContext(ctx); ok {
+		ctx = metadata.AppendToOutgoingContext(ctx, tracecontext.Header, span.Traceparent())
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// grpcError makes a gRPC failure an *APIError. Status is the callee's HTTP
+// status when daprd reports one (service invocation puts it, with the start
+// of the callee's body, in an ErrorInfo detail), else the HTTP status of the
+// gRPC code.
+func grpcError(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	e := &APIError{Status: httpStatus(st.Code()), ErrorCode: st.Code().String(), Message: st.Message()}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetMetadata()["http.code"] != "" {
+			if code, err := strconv.Atoi(info.GetMetadata()["http.code"]); err == nil {
+				e.Status = code
+			}
+			if body := info.GetMetadata()["http.error_message"]; body != "" {
+				e.Message = body
+			}
+		}
+	}
+	return e
+}
+
+func httpStatus(c codes.Code) int {
+	switch c {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		return http.StatusBadRequest
+	case codes.Unauthenticated:
+		return http.StatusUnauthorized
+	case codes.PermissionDenied:
+		return http.StatusForbidden
+	case codes.NotFound:
+		return http.StatusNotFound
+	case codes.AlreadyExists, codes.Aborted:
+		return http.StatusConflict
+	case codes.Unavailable:
+		return http.StatusServiceUnavailable
+	case codes.DeadlineExceeded:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusInternalServerError
 	}
 }
 
@@ -115,26 +222,18 @@ func (c *Client) WaitReady(ctx context.Context) error {
 // Secret reads one secret from a secret store. The local file store returns
 // {name: value}; the value of key name is returned.
 func (c *Client) Secret(ctx context.Context, store, name string) (string, error) {
-	resp, err := c.do(ctx, http.MethodGet, "/v1.0/secrets/"+url.PathEscape(store)+"/"+url.PathEscape(name), nil, nil)
+	if c.sdk == nil {
+		return "", fmt.Errorf("get secret %s: %w", name, ErrNoGRPC)
+	}
+	m, err := c.sdk.GetSecret(ctx, store, name, nil)
 	if err != nil {
-		return "", fmt.Errorf("get secret %s: %w", name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotFound {
-		return "", fmt.Errorf("secret %s: %w", name, ErrNotFound)
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := apiError(resp).(*APIError)
-		// The local file store answers a missing key with 500 ERR_SECRET_GET
-		// "... not found" rather than 404.
-		if e.ErrorCode == "ERR_SECRET_GET" && strings.Contains(e.Message, "not found") {
+		e := grpcError(err)
+		// The local file store answers a missing key with Internal
+		// "... secret <name> not found" rather than NotFound.
+		if a, ok := e.(*APIError); ok && (a.Status == http.StatusNotFound || strings.Contains(a.Message, "not found")) {
 			return "", fmt.Errorf("secret %s: %w", name, ErrNotFound)
 		}
 		return "", fmt.Errorf("get secret %s: %w", name, e)
-	}
-	var m map[string]string
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		return "", fmt.Errorf("decode secret %s: %w", name, err)
 	}
 	v, ok := m[name]
 	if !ok {
@@ -213,31 +312,40 @@ func (c *Client) Transact(ctx context.Context, store string, ops []Op) error {
 
 // InvokeJSON calls method (a path, with its query) of app appID through
 // Dapr service invocation and decodes its JSON answer into out. A non-2xx
-// answer is an *APIError (Message: the start of the callee's body).
+// answer is an *APIError (Message: daprd's account of the callee's answer).
+// go-sdk passes the query as the gRPC request's HTTPExtension.Querystring,
+// which daprd puts back on the HTTP request to the callee.
 func (c *Client) InvokeJSON(ctx context.Context, httpMethod, appID, method string, out any) error {
-	resp, err := c.do(ctx, httpMethod, "/v1.0/invoke/"+url.PathEscape(appID)+"/method/"+strings.TrimPrefix(method, "/"), nil, nil)
+	if c.sdk == nil {
+		return fmt.Errorf("invoke %s: %w", appID, ErrNoGRPC)
+	}
+	b, err := c.sdk.InvokeMethod(ctx, appID, strings.TrimPrefix(method, "/"), httpMethod)
 	if err != nil {
-		return fmt.Errorf("invoke %s: %w", appID, err)
+		return fmt.Errorf("invoke %s: %w", appID, grpcError(err))
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("invoke %s: %w", appID, apiError(resp))
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("invoke %s: decode answer: %w", appID, err)
 	}
 	return nil
 }
 
-// Publish sends data (marshalled as JSON) to a topic.
+// Publish sends data (marshalled as JSON) to a topic, with the Content-Type
+// of header (application/json without one): with
+// application/cloudevents+json, daprd keeps the event's own id and type.
 func (c *Client) Publish(ctx context.Context, pubsub, topic string, data any, header http.Header) error {
-	resp, err := c.do(ctx, http.MethodPost, "/v1.0/publish/"+url.PathEscape(pubsub)+"/"+url.PathEscape(topic), data, header)
-	if err != nil {
-		return fmt.Errorf("publish to %s: %w", topic, err)
+	if c.sdk == nil {
+		return fmt.Errorf("publish to %s: %w", topic, ErrNoGRPC)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("publish to %s: %w", topic, apiError(resp))
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("publish to %s: encode: %w", topic, err)
+	}
+	contentType := header.Get("Content-Type")
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	if err := c.sdk.PublishEvent(ctx, pubsub, topic, b, dapr.PublishEventWithContentType(contentType)); err != nil {
+		return fmt.Errorf("publish to %s: %w", topic, grpcError(err))
 	}
 	return nil
 }

@@ -1,6 +1,14 @@
 // gateway is Tenflix's only public REST entry. It authenticates callers with
 // the OIDC issuer's tokens, authorises them against one route table, and
 // forwards each request to its service through its own Dapr sidecar.
+//
+// The gateway is the one service that does not use go-sdk: its only calls to
+// the sidecar are the proxy's, and those stay on the HTTP invoke API
+// (/v1.0/invoke/<app>/method/...). go-sdk's InvokeMethod is a unary gRPC call
+// holding the whole body in one message (4 MiB by default) that returns only
+// the answer's body: uploads and HLS segments could not stream, an event
+// stream would arrive only once it ends, and the callee's status and headers
+// (Location, ETag, Cache-Control, Content-Range) would be lost.
 package main
 
 import (

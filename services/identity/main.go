@@ -58,7 +58,8 @@ func main() {
 // settings is identity's configuration, read once from the environment.
 type settings struct {
 	Port          int           // APP_PORT, the port the sidecar calls
-	DaprHTTPPort  int           // DAPR_HTTP_PORT, the sidecar's HTTP API
+	DaprHTTPPort  int           // DAPR_HTTP_PORT, the sidecar's HTTP API (readiness)
+	DaprGRPCPort  int           // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: secrets, publish)
 	DaprAPIToken  string        // DAPR_API_TOKEN: sent to the sidecar
 	AppAPIToken   string        // APP_API_TOKEN: only the sidecar may call
 	SecretStore   string        // SECRET_STORE
@@ -80,6 +81,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 	s := settings{
 		Port:            r.Port("APP_PORT", 7103),
 		DaprHTTPPort:    r.Port("DAPR_HTTP_PORT", 3503),
+		DaprGRPCPort:    r.Port("DAPR_GRPC_PORT", 50001),
 		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
 		AppAPIToken:     r.Required("APP_API_TOKEN"),
 		SecretStore:     r.String("SECRET_STORE", "secretstore"),
@@ -113,6 +115,7 @@ func (s settings) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("port", s.Port),
 		slog.Int("dapr_http_port", s.DaprHTTPPort),
+		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
 		config.Secret("dapr_api_token", s.DaprAPIToken),
 		config.Secret("app_api_token", s.AppAPIToken),
 		slog.String("secret_store", s.SecretStore),
@@ -136,7 +139,11 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	log := config.NewLogger(stdout, service, s.LogLevel)
 	log.Info("starting", "config", s)
 
-	dapr := sidecar.New(strconv.Itoa(s.DaprHTTPPort), s.DaprAPIToken)
+	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	if err != nil {
+		return err
+	}
+	defer dapr.Close() //nolint:errcheck
 	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := dapr.WaitReady(waitCtx); err != nil {

@@ -7,20 +7,18 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"tenflix/platform/config"
 	"tenflix/platform/logtest"
+	"tenflix/platform/sidecar/sidecartest"
 	"tenflix/services/identity/internal/dbtest"
 	"tenflix/services/identity/internal/password"
 )
@@ -30,7 +28,7 @@ func envOf(m map[string]string) config.Env {
 }
 
 func TestLoadSettings(t *testing.T) {
-	defaults := settings{Port: 7103, DaprHTTPPort: 3503, SecretStore: "secretstore", PubSub: "pubsub",
+	defaults := settings{Port: 7103, DaprHTTPPort: 3503, DaprGRPCPort: 50001, SecretStore: "secretstore", PubSub: "pubsub",
 		OIDCIssuer: "http://127.0.0.1:8080", OIDCAudience: "tenflix-api", AccessTTL: 15 * time.Minute,
 		RefreshTTL: 30 * 24 * time.Hour, LogLevel: "info", AppAPIToken: "at",
 		HashConcurrency: password.DefaultConcurrency(), HashWait: password.DefaultWait}
@@ -78,59 +76,31 @@ func TestLoadSettings(t *testing.T) {
 	}
 }
 
-// fakeSidecar stands in for daprd's HTTP API: health, the secret store
-// (answering a missing key like the local file store: 500 ERR_SECRET_GET)
-// and publish. The database stays real.
-type fakeSidecar struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	secrets map[string]string
-	events  []map[string]any
+// fakeSidecar is a stand-in sidecar (platform/sidecar/sidecartest): health,
+// the secret store (answering a missing key like the local file store) and
+// publish over gRPC. The database stays real.
+type fakeSidecar struct{ *sidecartest.Sidecar }
+
+func newFakeSidecar(t *testing.T, secrets map[string]string) fakeSidecar {
+	return fakeSidecar{sidecartest.New(t, secrets)}
 }
 
-func newFakeSidecar(t *testing.T, secrets map[string]string) *fakeSidecar {
-	f := &fakeSidecar{secrets: secrets}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1.0/healthz/outbound", func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("GET /v1.0/secrets/secretstore/{name}", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		name := r.PathValue("name")
-		v, ok := f.secrets[name]
-		if !ok {
-			w.WriteHeader(http.StatusInternalServerError)
-			fmt.Fprintf(w, `{"errorCode":"ERR_SECRET_GET","message":"failed getting secret with key %s from secret store secretstore: secret %s not found"}`, name, name)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{name: v})
-	})
-	mux.HandleFunc("POST /v1.0/publish/pubsub/users", func(w http.ResponseWriter, r *http.Request) {
+// env is the sidecar's part of the app's environment.
+func (f fakeSidecar) env(m map[string]string) map[string]string {
+	m["DAPR_HTTP_PORT"], m["DAPR_GRPC_PORT"] = f.HTTPPort(), f.GRPCPort()
+	return m
+}
+
+// published is every CloudEvent published to pubsub/users.
+func (f fakeSidecar) published() []map[string]any {
+	var events []map[string]any
+	for _, p := range f.Published() {
 		var ev map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
+		if p.PubSub == "pubsub" && p.Topic == "users" && json.Unmarshal(p.Data, &ev) == nil {
+			events = append(events, ev)
 		}
-		f.mu.Lock()
-		f.events = append(f.events, ev)
-		f.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeSidecar) port() string {
-	u, _ := url.Parse(f.srv.URL)
-	return u.Port()
-}
-
-func (f *fakeSidecar) published() []map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]map[string]any(nil), f.events...)
+	}
+	return events
 }
 
 func freePort(t *testing.T) string {
@@ -236,8 +206,8 @@ func TestRunWithASidecar(t *testing.T) {
 		"identity-signing-key":    keyPEM(t),
 		"identity-admin-password": secretPW,
 	})
-	env := map[string]string{"APP_PORT": freePort(t), "DAPR_HTTP_PORT": sidecar.port(),
-		"DAPR_API_TOKEN": "dapr-token", "APP_API_TOKEN": "app-token", "OIDC_ISSUER": "http://gw.test"}
+	env := sidecar.env(map[string]string{"APP_PORT": freePort(t),
+		"DAPR_API_TOKEN": "dapr-token", "APP_API_TOKEN": "app-token", "OIDC_ISSUER": "http://gw.test"})
 
 	s := start(t, env)
 	if code := s.login("admin@tenflix.local", secretPW); code != http.StatusOK {
@@ -266,10 +236,8 @@ func TestRunWithASidecar(t *testing.T) {
 	// Restart with ADMIN_PASSWORD set and a previous signing key: the
 	// existing admin keeps its password, nothing is published again, and
 	// the JWKS holds both keys.
-	sidecar.mu.Lock()
-	sidecar.secrets["identity-previous-signing-key"] = sidecar.secrets["identity-signing-key"]
-	sidecar.secrets["identity-signing-key"] = keyPEM(t)
-	sidecar.mu.Unlock()
+	sidecar.SetSecret("identity-previous-signing-key", sidecar.Secret("identity-signing-key"))
+	sidecar.SetSecret("identity-signing-key", keyPEM(t))
 	env["ADMIN_PASSWORD"] = envPW
 	s = start(t, env)
 	defer s.stop() //nolint:errcheck
@@ -287,6 +255,11 @@ func TestRunWithASidecar(t *testing.T) {
 		t.Fatalf("jwks after rotation: %d %v", code, jwks)
 	}
 	time.Sleep(200 * time.Millisecond) // the relay's first pass
+	for _, p := range sidecar.Published() {
+		if p.Token != "dapr-token" || p.ContentType != "application/cloudevents+json" {
+			t.Errorf("published with token %q, content type %q", p.Token, p.ContentType)
+		}
+	}
 	events := sidecar.published()
 	ids := map[any]bool{}
 	emails := map[any]bool{}
@@ -321,8 +294,8 @@ func TestRunRefusesToStartWithoutItsSecrets(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sidecar := newFakeSidecar(t, tt.secrets)
-			err := run(context.Background(), envOf(map[string]string{"APP_PORT": freePort(t),
-				"DAPR_HTTP_PORT": sidecar.port(), "APP_API_TOKEN": "at"}), io.Discard)
+			err := run(context.Background(), envOf(sidecar.env(map[string]string{"APP_PORT": freePort(t),
+				"APP_API_TOKEN": "at"})), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("run = %v, want an error mentioning %q", err, tt.want)
 			}

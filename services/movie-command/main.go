@@ -40,7 +40,8 @@ func main() {
 // settings is movie-command's configuration, read once from the environment.
 type settings struct {
 	Port         int    // APP_PORT, the port the sidecar calls
-	DaprHTTPPort int    // DAPR_HTTP_PORT, the sidecar's HTTP API
+	DaprHTTPPort int    // DAPR_HTTP_PORT, the sidecar's HTTP API (state, readiness)
+	DaprGRPCPort int    // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: secrets)
 	DaprAPIToken string // DAPR_API_TOKEN: sent to the sidecar
 	AppAPIToken  string // APP_API_TOKEN: only the sidecar may call
 	StateStore   string // STATE_STORE
@@ -57,6 +58,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 	s := settings{
 		Port:         r.Port("APP_PORT", 7101),
 		DaprHTTPPort: r.Port("DAPR_HTTP_PORT", 3500),
+		DaprGRPCPort: r.Port("DAPR_GRPC_PORT", 50001),
 		DaprAPIToken: r.String("DAPR_API_TOKEN", ""),
 		AppAPIToken:  r.Required("APP_API_TOKEN"),
 		StateStore:   r.String("STATE_STORE", "catalog-state"),
@@ -78,6 +80,7 @@ func (s settings) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("port", s.Port),
 		slog.Int("dapr_http_port", s.DaprHTTPPort),
+		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
 		config.Secret("dapr_api_token", s.DaprAPIToken),
 		config.Secret("app_api_token", s.AppAPIToken),
 		slog.String("state_store", s.StateStore),
@@ -106,7 +109,11 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		return err
 	}
 
-	dapr := sidecar.New(strconv.Itoa(s.DaprHTTPPort), s.DaprAPIToken)
+	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	if err != nil {
+		return err
+	}
+	defer dapr.Close() //nolint:errcheck
 	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := dapr.WaitReady(waitCtx); err != nil {

@@ -44,7 +44,8 @@ type settings struct {
 	OIDCIssuer    string // OIDC_ISSUER: whose access tokens browsers bring
 	OIDCAudience  string // OIDC_AUDIENCE
 	OIDCJWKSURL   string // OIDC_JWKS_URL: skips discovery when set
-	DaprHTTPPort  int    // DAPR_HTTP_PORT, the sidecar's HTTP API (service invocation)
+	DaprHTTPPort  int    // DAPR_HTTP_PORT, the sidecar's HTTP API
+	DaprGRPCPort  int    // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: service invocation)
 	DaprAPIToken  string // DAPR_API_TOKEN: sent to the sidecar
 	LogLevel      string // LOG_LEVEL
 }
@@ -60,6 +61,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 		OIDCAudience:  r.String("OIDC_AUDIENCE", "tenflix-api"),
 		OIDCJWKSURL:   r.String("OIDC_JWKS_URL", ""),
 		DaprHTTPPort:  r.Port("DAPR_HTTP_PORT", 3500),
+		DaprGRPCPort:  r.Port("DAPR_GRPC_PORT", 50001),
 		DaprAPIToken:  r.String("DAPR_API_TOKEN", ""),
 		LogLevel:      r.LogLevel("LOG_LEVEL", "info"),
 	}
@@ -80,6 +82,7 @@ func (s settings) LogValue() slog.Value {
 		slog.String("oidc_audience", s.OIDCAudience),
 		config.URL("oidc_jwks_url", s.OIDCJWKSURL),
 		slog.Int("dapr_http_port", s.DaprHTTPPort),
+		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
 		config.Secret("dapr_api_token", s.DaprAPIToken),
 		slog.String("log_level", s.LogLevel),
 	)
@@ -119,7 +122,12 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	project := projector.New(store).Handle
 	httpapi.Routes(engine, log, verifier, store, project)
-	commands := moviecommand.New(sidecar.New(strconv.Itoa(s.DaprHTTPPort), s.DaprAPIToken))
+	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	if err != nil {
+		return err
+	}
+	defer dapr.Close() //nolint:errcheck
+	commands := moviecommand.New(dapr)
 	httpapi.ReconcileRoutes(engine, reconcile.New(commands, store, project, log, reconcile.DefaultSettle),
 		authn.Authenticate(verifier), authn.RequireRole("admin"))
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", s.Port), engine)

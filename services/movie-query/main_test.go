@@ -28,14 +28,14 @@ func TestLoadSettings(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017", "OIDC_ISSUER": "http://gw", "APP_API_TOKEN": "at"},
-			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", AppAPIToken: "at", DaprHTTPPort: 3500,
+			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", AppAPIToken: "at", DaprHTTPPort: 3500, DaprGRPCPort: 50001,
 				OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api", LogLevel: "info"}, ""},
 		{"all set", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "8000", "MONGO_DATABASE": "mq",
 			"APP_API_TOKEN": "secret", "DAPR_HTTP_PORT": "3502", "DAPR_API_TOKEN": "dapr-secret",
 			"OIDC_ISSUER": "https://sso", "OIDC_AUDIENCE": "api",
 			"OIDC_JWKS_URL": "https://sso/keys", "LOG_LEVEL": "debug"},
 			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret",
-				DaprHTTPPort: 3502, DaprAPIToken: "dapr-secret", OIDCIssuer: "https://sso", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys", LogLevel: "debug"}, ""},
+				DaprHTTPPort: 3502, DaprGRPCPort: 50001, DaprAPIToken: "dapr-secret", OIDCIssuer: "https://sso", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys", LogLevel: "debug"}, ""},
 		{"mongo url missing", map[string]string{"OIDC_ISSUER": "http://gw"}, settings{}, "MONGO_URL is required"},
 		{"app token missing", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw"}, settings{}, "APP_API_TOKEN is required"},
 		{"issuer missing", map[string]string{"MONGO_URL": "mongodb://db"}, settings{}, "OIDC_ISSUER is required"},

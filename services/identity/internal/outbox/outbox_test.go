@@ -3,11 +3,7 @@ package outbox_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -15,65 +11,45 @@ import (
 	"github.com/google/uuid"
 
 	"tenflix/platform/sidecar"
+	"tenflix/platform/sidecar/sidecartest"
 	"tenflix/services/identity/internal/account"
 	"tenflix/services/identity/internal/dbtest"
 	"tenflix/services/identity/internal/outbox"
 )
 
-// fakeSidecar stands in for daprd's publish endpoint (its HTTP API, not
-// the database: that one is real).
+// fakeSidecar stands in for daprd's publish API (gRPC, through
+// platform/sidecar/sidecartest; the database is real).
 type fakeSidecar struct {
-	mu       sync.Mutex
-	events   []map[string]any
-	failNext int // answer 500 to this many publishes
-	srv      *httptest.Server
-	t        *testing.T
+	*sidecartest.Sidecar
+	t *testing.T
 }
 
 func newFakeSidecar(t *testing.T) *fakeSidecar {
-	f := &fakeSidecar{t: t}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	return f
+	return &fakeSidecar{Sidecar: sidecartest.New(t, nil), t: t}
 }
 
-func (f *fakeSidecar) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r.Method != http.MethodPost || r.URL.Path != "/v1.0/publish/pubsub/users" {
-		f.t.Errorf("unexpected call %s %s", r.Method, r.URL.Path)
-		w.WriteHeader(http.StatusNotFound)
-		return
-	}
-	if got := r.Header.Get("dapr-api-token"); got != "dapr-token" {
-		f.t.Errorf("dapr-api-token %q", got)
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/cloudevents+json" {
-		f.t.Errorf("content type %q", ct)
-	}
-	if f.failNext > 0 {
-		f.failNext--
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = io.WriteString(w, `{"errorCode":"ERR_PUBSUB_PUBLISH_MESSAGE","message":"broker down"}`)
-		return
-	}
-	var ev map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
-		f.t.Errorf("body: %v", err)
-	}
-	f.events = append(f.events, ev)
-	w.WriteHeader(http.StatusNoContent)
-}
+func (f *fakeSidecar) client() *sidecar.Client { return f.Client(f.t, "dapr-token") }
 
-func (f *fakeSidecar) client() *sidecar.Client {
-	u, _ := url.Parse(f.srv.URL)
-	return sidecar.New(u.Port(), "dapr-token")
-}
-
+// published is every event published, each checked as daprd would get it.
 func (f *fakeSidecar) published() []map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]map[string]any(nil), f.events...)
+	var events []map[string]any
+	for _, p := range f.Published() {
+		if p.PubSub != "pubsub" || p.Topic != "users" {
+			f.t.Errorf("published to %s/%s", p.PubSub, p.Topic)
+		}
+		if p.Token != "dapr-token" {
+			f.t.Errorf("dapr-api-token %q", p.Token)
+		}
+		if p.ContentType != "application/cloudevents+json" {
+			f.t.Errorf("content type %q", p.ContentType)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(p.Data, &ev); err != nil {
+			f.t.Errorf("data: %v", err)
+		}
+		events = append(events, ev)
+	}
+	return events
 }
 
 // register writes a user and its event like the app does.
@@ -135,7 +111,7 @@ func TestRelayPublishesEachEventOnce(t *testing.T) {
 func TestRelayRetriesAFailedPublish(t *testing.T) {
 	db := dbtest.New(t)
 	f := newFakeSidecar(t)
-	f.failNext = 1
+	f.FailPublishes(1)
 	relay := newRelay(db, f, time.Hour)
 	register(t, db, "a@example.com")
 	register(t, db, "b@example.com")
