@@ -75,7 +75,7 @@ $(BIN)/sentry: $(DAPR_TOOLS) tools/daprd/sentry/main.go
 proto:
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null)
 	cd proto && GOWORK=off GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go
-	cd proto && protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=. --go_opt=module=tenflix/proto catalog/v1/*.proto identity/v1/*.proto
+	cd proto && protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=. --go_opt=module=tenflix/proto catalog/v1/*.proto identity/v1/*.proto order/v1/*.proto payment/v1/*.proto subscription/v1/*.proto
 
 # Only the infrastructure (PostgreSQL check, Kafka, MongoDB), e.g. for `dapr run -f dapr/dapr.yaml`.
 infra: deps build
