@@ -24,7 +24,14 @@ const (
 	UnsupportedMedia Code = "unsupported_media_type"
 	RateLimited      Code = "rate_limited"
 	Unavailable      Code = "unavailable"
+	BadGateway       Code = "bad_gateway" // an upstream (Midtrans, another service) failed
 	Internal         Code = "internal"
+
+	// Conflicts of the order flow: each says which rule refused the order.
+	OrderPending       Code = "order_pending"       // the user has an order in flight
+	SubscriptionActive Code = "subscription_active" // the user has an ACTIVE subscription
+	PlanInactive       Code = "plan_inactive"       // the plan was deactivated
+	Unprocessable      Code = "unprocessable"       // well-formed but refused (a payment amount that does not match)
 )
 
 var statuses = map[Code]int{
@@ -39,7 +46,13 @@ var statuses = map[Code]int{
 	UnsupportedMedia: http.StatusUnsupportedMediaType,
 	RateLimited:      http.StatusTooManyRequests,
 	Unavailable:      http.StatusServiceUnavailable,
+	BadGateway:       http.StatusBadGateway,
 	Internal:         http.StatusInternalServerError,
+
+	OrderPending:       http.StatusConflict,
+	SubscriptionActive: http.StatusConflict,
+	PlanInactive:       http.StatusConflict,
+	Unprocessable:      http.StatusUnprocessableEntity,
 }
 
 // Status is the HTTP status of a code; unknown codes are internal errors.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"tenflix/platform/sidecar"
@@ -58,21 +59,33 @@ func TestInvokeJSONOverGRPC(t *testing.T) {
 		if inv.Query == "after=bad" {
 			return http.StatusBadRequest, []byte(`{"error":{"code":"invalid"}}`)
 		}
+		if inv.Verb == "POST" {
+			if inv.ContentType != "application/json" || string(inv.Body) != `{"planId":"p1"}` {
+				return http.StatusBadRequest, []byte("bad body")
+			}
+			return http.StatusConflict, []byte(`{"error":{"code":"order_pending","message":"` + strings.Repeat("x", 100) + `"}}`)
+		}
 		return http.StatusOK, []byte(`{"n":1}`)
 	})
 	c := fake.Client(t, "dapr-token")
 	var out struct{ N int }
-	if err := c.InvokeJSON(t.Context(), http.MethodGet, "movie-command", "/internal/x?after=a&limit=2", &out); err != nil || out.N != 1 {
+	if err := c.InvokeJSON(t.Context(), http.MethodGet, "movie-command", "/internal/x?after=a&limit=2", nil, &out); err != nil || out.N != 1 {
 		t.Fatalf("InvokeJSON = %+v, %v", out, err)
 	}
 	inv := fake.Invoked()[0]
 	if inv.AppID != "movie-command" || inv.Method != "internal/x" || inv.Verb != "GET" || inv.Query != "after=a&limit=2" || inv.Token != "dapr-token" {
 		t.Fatalf("invoked %+v", inv)
 	}
-	err := c.InvokeJSON(t.Context(), http.MethodGet, "movie-command", "/internal/x?after=bad", &out)
+	err := c.InvokeJSON(t.Context(), http.MethodGet, "movie-command", "/internal/x?after=bad", nil, &out)
 	var apiErr *sidecar.APIError
-	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || apiErr.Message != `{"error":{"code":"invalid"}}` {
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || apiErr.Message != `{"error":{"code":"invalid"}}` || apiErr.Code() != "invalid" {
 		t.Fatalf("a 400 answer: err = %v", err)
+	}
+	// A body goes as JSON; the callee's envelope code survives daprd's
+	// 63-byte cut of its error body.
+	err = c.InvokeJSON(t.Context(), http.MethodPost, "order", "/internal/orders", map[string]string{"planId": "p1"}, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict || apiErr.Code() != "order_pending" {
+		t.Fatalf("a 409 answer: err = %v", err)
 	}
 }
 

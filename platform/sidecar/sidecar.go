@@ -26,6 +26,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -156,6 +157,21 @@ type APIError struct {
 	Status    int
 	ErrorCode string `json:"errorCode"`
 	Message   string `json:"message"`
+}
+
+// envelopeCode finds the code of an error envelope ({"error":{"code":...).
+var envelopeCode = regexp.MustCompile(`^\s*\{\s*"error"\s*:\s*\{\s*"code"\s*:\s*"([a-z0-9_]+)"`)
+
+// Code is the callee's error envelope code of a failed service invocation
+// ("" when its answer was not an envelope). daprd 1.14 passes only the first
+// 63 bytes of the callee's error body over gRPC (pkg/messaging/v1
+// ErrorFromHTTPResponseCode), so callers branch on Status and Code, never on
+// the message; the envelope puts its code first for this reason.
+func (e *APIError) Code() string {
+	if m := envelopeCode.FindStringSubmatch(e.Message); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 func (e *APIError) Error() string {
@@ -311,22 +327,54 @@ func (c *Client) Transact(ctx context.Context, store string, ops []Op) error {
 }
 
 // InvokeJSON calls method (a path, with its query) of app appID through
-// Dapr service invocation and decodes its JSON answer into out. A non-2xx
-// answer is an *APIError (Message: daprd's account of the callee's answer).
-// go-sdk passes the query as the gRPC request's HTTPExtension.Querystring,
-// which daprd puts back on the HTTP request to the callee.
-func (c *Client) InvokeJSON(ctx context.Context, httpMethod, appID, method string, out any) error {
-	if c.sdk == nil {
-		return fmt.Errorf("invoke %s: %w", appID, ErrNoGRPC)
+// Dapr service invocation, sending in as JSON (no body when in is nil), and
+// decodes its JSON answer into out (ignored when out is nil). A non-2xx
+// answer is an *APIError whose Status is the callee's and whose Code is the
+// callee's error envelope code. go-sdk passes the query as the gRPC request's
+// HTTPExtension.Querystring, which daprd puts back on the HTTP request.
+func (c *Client) InvokeJSON(ctx context.Context, httpMethod, appID, method string, in, out any) error {
+	var body []byte
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("invoke %s: encode: %w", appID, err)
+		}
+		body = b
 	}
-	b, err := c.sdk.InvokeMethod(ctx, appID, strings.TrimPrefix(method, "/"), httpMethod)
+	b, err := c.Invoke(ctx, httpMethod, appID, method, "application/json", body)
 	if err != nil {
-		return fmt.Errorf("invoke %s: %w", appID, grpcError(err))
+		return err
+	}
+	if out == nil || len(b) == 0 {
+		return nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("invoke %s: decode answer: %w", appID, err)
 	}
 	return nil
+}
+
+// Invoke calls method of app appID with a raw body (none when body is nil)
+// and returns the callee's raw answer. A non-2xx answer is an *APIError.
+func (c *Client) Invoke(ctx context.Context, httpMethod, appID, method, contentType string, body []byte) ([]byte, error) {
+	if c.sdk == nil {
+		return nil, fmt.Errorf("invoke %s: %w", appID, ErrNoGRPC)
+	}
+	method = strings.TrimPrefix(method, "/")
+	var (
+		b   []byte
+		err error
+	)
+	if body == nil {
+		b, err = c.sdk.InvokeMethod(ctx, appID, method, httpMethod)
+	} else {
+		b, err = c.sdk.InvokeMethodWithContent(ctx, appID, method, httpMethod,
+			&dapr.DataContent{ContentType: contentType, Data: body})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", appID, grpcError(err))
+	}
+	return b, nil
 }
 
 // Publish sends data (marshalled as JSON) to a topic, with the Content-Type

@@ -38,6 +38,8 @@ type Published struct {
 type Invoked struct {
 	AppID, Method, Verb, Query string
 	Token                      string
+	ContentType                string
+	Body                       []byte
 }
 
 // InvokeFunc answers an invocation: the callee's body, or its HTTP status
@@ -205,7 +207,8 @@ func (s *Sidecar) PublishEvent(ctx context.Context, in *pb.PublishEventRequest) 
 func (s *Sidecar) InvokeService(ctx context.Context, in *pb.InvokeServiceRequest) (*commonv1.InvokeResponse, error) {
 	msg := in.GetMessage()
 	inv := Invoked{AppID: in.GetId(), Method: msg.GetMethod(), Verb: msg.GetHttpExtension().GetVerb().String(),
-		Query: msg.GetHttpExtension().GetQuerystring(), Token: token(ctx)}
+		Query: msg.GetHttpExtension().GetQuerystring(), Token: token(ctx),
+		ContentType: msg.GetContentType(), Body: msg.GetData().GetValue()}
 	s.mu.Lock()
 	s.invoked = append(s.invoked, inv)
 	f := s.invoke

@@ -32,7 +32,7 @@ func New(dapr *sidecar.Client) *Client {
 func (c *Client) SnapshotPage(ctx context.Context, after string) (catalogv1.SnapshotPage, error) {
 	q := url.Values{"after": {after}, "limit": {strconv.Itoa(c.pageSize)}}
 	var page catalogv1.SnapshotPage
-	if err := c.dapr.InvokeJSON(ctx, http.MethodGet, AppID, catalogv1.SnapshotPath+"?"+q.Encode(), &page); err != nil {
+	if err := c.dapr.InvokeJSON(ctx, http.MethodGet, AppID, catalogv1.SnapshotPath+"?"+q.Encode(), nil, &page); err != nil {
 		return catalogv1.SnapshotPage{}, fmt.Errorf("movie-command snapshot: %w", err)
 	}
 	return page, nil
