@@ -65,6 +65,26 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/movie-query/movies/:id", App: "movie-query", Access: User},
 		// Repairs the read model from movie-command's state (also run by cron).
 		{Method: "POST", Path: "/api/v1/movie-query/admin/reconcile", App: "movie-query", Access: Admin},
+
+		// Plans are read by anyone signed in, managed by admins; /me is the
+		// caller's own subscription.
+		{Method: "GET", Path: "/api/v1/subscription/plans", App: "subscription", Access: User},
+		{Method: "GET", Path: "/api/v1/subscription/plans/:id", App: "subscription", Access: User},
+		{Method: "POST", Path: "/api/v1/subscription/plans", App: "subscription", Access: Admin},
+		{Method: "PUT", Path: "/api/v1/subscription/plans/:id", App: "subscription", Access: Admin},
+		{Method: "DELETE", Path: "/api/v1/subscription/plans/:id", App: "subscription", Access: Admin},
+		{Method: "GET", Path: "/api/v1/subscription/me", App: "subscription", Access: User},
+
+		// Orders: order-aggregator checks ownership itself (a user sees only
+		// their own orders).
+		{Method: "POST", Path: "/api/v1/orders", App: "order-aggregator", Access: User},
+		{Method: "GET", Path: "/api/v1/orders", App: "order-aggregator", Access: User},
+		{Method: "GET", Path: "/api/v1/orders/:id", App: "order-aggregator", Access: User},
+		{Method: "GET", Path: "/api/v1/orders/admin/stuck", App: "order-aggregator", Access: Admin},
+		{Method: "POST", Path: "/api/v1/orders/:id/mark-refunded", App: "order-aggregator", Access: Admin},
+		// The Midtrans webhook: no token (Midtrans has none); payment verifies
+		// its signature and confirms it with Midtrans' status API.
+		{Method: "POST", Path: "/api/v1/orders/notificationMidtrans", App: "order-aggregator", Access: Public, MaxBodyBytes: 64 << 10},
 	}
 	for _, kind := range catalogKinds {
 		base := "/api/v1/movie-command/" + kind
