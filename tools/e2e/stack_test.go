@@ -109,7 +109,10 @@ func (s *stackProcess) start() error {
 		"-then", filepath.Join(s.root, "bin", "seed"))
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Tests sign in more often than a person would.
-	s.cmd.Env = append(os.Environ(), "AUTH_RATE_PER_MINUTE=6000", "AUTH_RATE_BURST=1000")
+	s.cmd.Env = append(os.Environ(), "AUTH_RATE_PER_MINUTE=6000", "AUTH_RATE_BURST=1000",
+		// Orders untouched for 5 s are swept by the cron binding (once a
+		// minute), so that a lost event is repaired within a test's time.
+		"SWEEP_AFTER=5s")
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start devstack: %w", err)
 	}

@@ -1,0 +1,313 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The saga's processes: SIGKILLed at random while orders flow.
+var sagaProcesses = []string{"order", "order-daprd", "payment", "payment-daprd", "subscription", "subscription-daprd"}
+
+// fault is one order of the fault test and what its buyer did with it.
+type fault struct {
+	buyer  viewer
+	id     string
+	flow   string // complete, refund, refund-failed, cancel
+	status string // final order status, filled at the end
+}
+
+// TestSagaSurvivesRandomKills: at least 200 orders across the three flows
+// while order, payment and subscription (apps and sidecars) are killed with
+// SIGKILL and restarted at random. Afterwards every order is final and
+// consistent across order, payment, subscription and Midtrans; no user has
+// two ACTIVE subscriptions; no payment is refunded twice and no refund is
+// missing.
+func TestSagaSurvivesRandomKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test")
+	}
+	const buyers = 85 // x (doomed + second + a third for the cancelled) >= 200 orders
+	doomed := createPlan(t, 35000, 0, 30) // deactivated before it is paid: refunds
+	kept := createPlan(t, 55000, 49000, 30)
+
+	users := make([]viewer, buyers)
+	parallel(t, buyers, 4, func(i int) { users[i] = newViewer(t) })
+
+	stop := make(chan struct{})
+	var kills atomic.Int64
+	killerDone := make(chan struct{})
+	go func() {
+		defer close(killerDone)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(2000+rand.IntN(3000)) * time.Millisecond):
+			}
+			name := sagaProcesses[rand.IntN(len(sagaProcesses))]
+			if pid := readPIDIfAny(filepath.Join(stack.root, ".data", "pids", name+".pid")); pid > 0 &&
+				syscall.Kill(pid, syscall.SIGKILL) == nil {
+				kills.Add(1)
+			}
+		}
+	}()
+	faultsRunning := true
+	stopFaults := func() {
+		if faultsRunning {
+			close(stop)
+			<-killerDone
+			faultsRunning = false
+		}
+	}
+	defer stopFaults()
+
+	var mu sync.Mutex
+	var orders []*fault
+	var placeFailures atomic.Int64
+	record := func(f *fault) { mu.Lock(); orders = append(orders, f); mu.Unlock() }
+
+	// Phase 1: everyone orders the doomed plan; it is deactivated; then they
+	// pay (refund, or refund-failed for a bank transfer) or do not (cancel).
+	phase1 := make([]*fault, buyers)
+	parallel(t, buyers, 4, func(i int) {
+		if id := placeWithRetry(t, users[i], doomed.ID, &placeFailures); id != "" {
+			phase1[i] = &fault{buyer: users[i], id: id}
+		}
+	})
+	mustStatus(t, asAdmin(t, http.MethodDelete, "/api/v1/subscription/plans/"+doomed.ID, nil), http.StatusOK)
+	parallel(t, buyers, 4, func(i int) {
+		f := phase1[i]
+		if f == nil {
+			return
+		}
+		switch i % 5 {
+		case 0, 1:
+			f.flow = "refund"
+			simulate(t, f.id, "settlement", "accept", "gopay")
+		case 2:
+			f.flow = "refund-failed"
+			simulate(t, f.id, "settlement", "accept", "bank_transfer")
+		default:
+			f.flow = "cancel"
+			simulate(t, f.id, []string{"deny", "expire", "cancel"}[i%3], "", "credit_card")
+		}
+		record(f)
+	})
+	// Phase 2 and 3: once the first order is final, a second one on the kept
+	// plan: paid (complete) or cancelled, and the cancelled buyers buy again.
+	parallel(t, buyers, 4, func(i int) {
+		if f := phase1[i]; f != nil && !waitFinal(t, f, 3*time.Minute) {
+			return
+		}
+		for attempt := range 2 {
+			id := placeWithRetry(t, users[i], kept.ID, &placeFailures)
+			if id == "" {
+				return
+			}
+			f := &fault{buyer: users[i], id: id, flow: "complete"}
+			if attempt == 0 && i%5 < 2 {
+				f.flow = "cancel"
+				simulate(t, id, "cancel", "", "gopay")
+				record(f)
+				if !waitFinal(t, f, 3*time.Minute) {
+					return
+				}
+				continue
+			}
+			simulate(t, id, "settlement", "accept", "qris")
+			record(f)
+			return
+		}
+	})
+	stopFaults()
+	t.Logf("faults: %d processes killed; %d order placements failed and were retried", kills.Load(), placeFailures.Load())
+
+	// After the faults the sweep (normally the cron binding) drives whatever
+	// lost its event to the end.
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		pending := 0
+		for _, f := range orders {
+			if !final(f.status) {
+				d, r := readOrder(t, f.buyer, f.id)
+				if r.Status == http.StatusOK {
+					f.status = d.Order.Status
+				}
+				if !final(f.status) {
+					pending++
+				}
+			}
+		}
+		if pending == 0 || time.Now().After(deadline) {
+			if pending > 0 {
+				t.Errorf("%d of %d orders not final 4 minutes after the faults", pending, len(orders))
+			}
+			break
+		}
+		sweep(t, "0s")
+		time.Sleep(3 * time.Second)
+	}
+	if len(orders) < 200 {
+		t.Errorf("only %d orders placed, want >= 200", len(orders))
+	}
+	checkSagaConsistency(t, orders)
+}
+
+// checkSagaConsistency compares each order with its payment, its
+// subscription and Midtrans' own record.
+func checkSagaConsistency(t *testing.T, orders []*fault) {
+	counts := map[string]int{}
+	for _, f := range orders {
+		counts[f.flow+" -> "+f.status]++
+		want := map[string]string{"complete": "COMPLETED", "refund": "REFUNDED", "refund-failed": "REFUND_FAILED", "cancel": "CANCELLED"}[f.flow]
+		if f.status != want {
+			t.Errorf("order %s (%s) ended %s, want %s", f.id, f.flow, f.status, want)
+		}
+		var pay struct{ Status string }
+		internal(t, http.MethodGet, paymentApp+"/internal/payments/"+f.id, "payment", nil).json(t, &pay)
+		wantPay := map[string]string{"COMPLETED": "PAID", "REFUNDED": "REFUNDED", "REFUND_FAILED": "REFUND_FAILED", "CANCELLED": "CANCELLED"}[f.status]
+		if pay.Status != wantPay {
+			t.Errorf("order %s is %s but its payment is %s", f.id, f.status, pay.Status)
+		}
+		sub := internal(t, http.MethodGet, subApp+"/internal/orders/"+f.id+"/subscription", "subscription", nil)
+		var got struct {
+			Subscription json.RawMessage `json:"subscription"`
+		}
+		if sub.Status == http.StatusOK {
+			sub.json(t, &got)
+		}
+		if granted := len(got.Subscription) > 0 && string(got.Subscription) != "null"; granted != (f.status == "COMPLETED") {
+			t.Errorf("order %s is %s; subscription %d %s", f.id, f.status, sub.Status, sub.Body)
+		}
+		tx := midtransRecord(t, f.id)
+		refunds := 0
+		for _, r := range tx.Refunds {
+			if r.RefundKey != "refund-"+f.id {
+				t.Errorf("order %s refunded with key %q", f.id, r.RefundKey)
+			}
+			refunds++
+		}
+		if want := map[bool]int{true: 1, false: 0}[f.status == "REFUNDED"]; refunds != want {
+			t.Errorf("order %s is %s with %d refunds at Midtrans", f.id, f.status, refunds)
+		}
+	}
+	twice := sagaSQL(t, "subscription-db", `SELECT count(*) FROM (SELECT value->>'userId' FROM subscription_state
+		WHERE key LIKE 'subscription:%' AND value->>'status' = 'ACTIVE' GROUP BY 1 HAVING count(*) > 1) x`)
+	if twice != "0" {
+		t.Errorf("%s users have two ACTIVE subscriptions", twice)
+	}
+	var lines []string
+	for k, n := range counts {
+		lines = append(lines, fmt.Sprintf("%s: %d", k, n))
+	}
+	t.Logf("%d orders: %s; users with two ACTIVE subscriptions: %s", len(orders), strings.Join(lines, ", "), twice)
+}
+
+// placeWithRetry places an order as a client would while services restart:
+// a 5xx is tried again; an order_pending means an earlier attempt got
+// through, whose id the history holds.
+func placeWithRetry(t testing.TB, v viewer, planID string, failures *atomic.Int64) string {
+	for range 30 {
+		r := v.do(t, http.MethodPost, "/api/v1/orders", map[string]string{"planId": planID})
+		if r.Status == http.StatusCreated {
+			var o orderCreated
+			r.json(t, &o)
+			return o.Order.ID
+		}
+		failures.Add(1)
+		if r.Status == http.StatusConflict && r.errorCode() == "order_pending" {
+			var page struct {
+				Items []orderView `json:"items"`
+			}
+			if h := v.do(t, http.MethodGet, "/api/v1/orders?size=1", nil); h.Status == http.StatusOK {
+				h.json(t, &page)
+				if len(page.Items) > 0 && page.Items[0].Plan.ID == planID && page.Items[0].Status == "PENDING" {
+					return page.Items[0].ID
+				}
+			}
+		} else if r.Status < 500 {
+			t.Errorf("place order: %d %s", r.Status, r.Body)
+			return ""
+		}
+		time.Sleep(time.Second)
+	}
+	t.Errorf("could not place an order for %s", v.Email)
+	return ""
+}
+
+// simulate is pay that tolerates a webhook the faults made fail: Midtrans
+// keeps the status, and the sweep's status check picks it up.
+func simulate(t testing.TB, orderID, status, fraud, paymentType string) {
+	for range 10 {
+		r := call(t, http.MethodPost, midtrans+"/simulate/"+orderID,
+			map[string]string{"transaction_status": status, "fraud_status": fraud, "payment_type": paymentType})
+		if r.Status == http.StatusOK {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Errorf("simulate %s %s failed", orderID, status)
+}
+
+func waitFinal(t testing.TB, f *fault, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if d, r := readOrder(t, f.buyer, f.id); r.Status == http.StatusOK && final(d.Order.Status) {
+			f.status = d.Order.Status
+			return true
+		}
+		if rand.IntN(10) == 0 {
+			sweep(t, "0s")
+		}
+		time.Sleep(time.Second)
+	}
+	t.Errorf("order %s (%s) not final after %s", f.id, f.flow, timeout)
+	return false
+}
+
+// parallel runs f(0..n-1) on width goroutines.
+func parallel(t testing.TB, n, width int, f func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range width {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// sagaSQL runs SQL on a saga service's database (secret name) behind its back.
+func sagaSQL(t testing.TB, secret, sql string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(stack.root, ".data", "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets map[string]string
+	if err := json.Unmarshal(raw, &secrets); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("psql", secrets[secret], "-v", "ON_ERROR_STOP=1", "-Atc", sql).CombinedOutput()
+	if err != nil {
+		t.Fatalf("psql %q: %v\n%s", sql, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
