@@ -83,6 +83,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		// .data deleted by hand (not by `make reset`) leaves the old account.
 		return fmt.Errorf("%w (if .data was deleted by hand, run `make reset`)", err)
 	}
+	if err := seedPlans(ctx, c, stdout); err != nil {
+		return err
+	}
 	var page struct{ Total int }
 	if err := c.do(ctx, http.MethodGet, "/api/v1/movie-command/movies?size=1", nil, http.StatusOK, &page); err != nil {
 		return err
@@ -189,5 +192,30 @@ func (c *client) send(req *http.Request, want int, out any) error {
 	if out != nil {
 		return json.Unmarshal(b, out)
 	}
+	return nil
+}
+
+// plans are the demo subscription plans (prices in IDR).
+var plans = []map[string]any{
+	{"name": "Mobile", "price": 54000, "discountPrice": 49000, "activePeriod": 30, "description": "One phone or tablet, 480p"},
+	{"name": "Standard", "price": 120000, "activePeriod": 30, "description": "Two screens, 1080p"},
+	{"name": "Premium Yearly", "price": 1860000, "discountPrice": 1490000, "activePeriod": 365, "description": "Four screens, 4K, a year"},
+}
+
+// seedPlans adds the demo plans once: when there are none at all.
+func seedPlans(ctx context.Context, c *client, stdout io.Writer) error {
+	var existing struct{ Items []struct{ ID string } }
+	if err := c.do(ctx, http.MethodGet, "/api/v1/subscription/plans?all=true", nil, http.StatusOK, &existing); err != nil {
+		return err
+	}
+	if len(existing.Items) > 0 {
+		return nil
+	}
+	for _, p := range plans {
+		if err := c.do(ctx, http.MethodPost, "/api/v1/subscription/plans", p, http.StatusCreated, nil); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "added %d demo plans\n", len(plans))
 	return nil
 }
