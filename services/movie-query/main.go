@@ -119,16 +119,16 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		return err
 	}
 
-	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
-	project := projector.New(store).Handle
-	httpapi.Routes(engine, log, verifier, store, project)
 	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
 	if err != nil {
 		return err
 	}
 	defer dapr.Close() //nolint:errcheck
-	commands := moviecommand.New(dapr)
-	httpapi.ReconcileRoutes(engine, reconcile.New(commands, store, project, log, reconcile.DefaultSettle),
-		authn.Authenticate(verifier), authn.RequireRole("admin"))
+	project := projector.New(store).Handle
+	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
+	httpapi.Routes(engine, httpapi.Deps{
+		Log: log, Verifier: verifier, Movies: store, Events: project,
+		Reconciler: reconcile.New(moviecommand.New(dapr), store, project, log, reconcile.DefaultSettle),
+	})
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", s.Port), engine)
 }

@@ -12,6 +12,7 @@ import (
 
 	"tenflix/platform/apierror"
 	"tenflix/platform/authn/authntest"
+	"tenflix/platform/httpserver"
 	"tenflix/platform/sidecar"
 	"tenflix/services/movie-command/internal/app"
 	"tenflix/services/movie-command/internal/httpapi"
@@ -62,7 +63,8 @@ func newAuthEnv(t *testing.T) *authEnv {
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	iss := authntest.NewIssuer(t)
 	a := app.New(statestore.New(sidecar.New(port, ""), "catalog-state"), nil)
-	h := httpapi.Routes(slog.New(slog.DiscardHandler), appToken, iss.Verifier(t), a)
+	h := httpserver.NewEngine(httpserver.Options{Log: slog.New(slog.DiscardHandler), AppAPIToken: appToken})
+	httpapi.Routes(h, httpapi.Deps{Log: slog.New(slog.DiscardHandler), Verifier: iss.Verifier(t), App: a})
 	return &authEnv{h: h, iss: iss, sidecar: sc}
 }
 

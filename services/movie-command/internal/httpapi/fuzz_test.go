@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tenflix/platform/authn/authntest"
+	"tenflix/platform/httpserver"
 	"tenflix/platform/pgdb/pgtest"
 	"tenflix/platform/sidecar"
 	"tenflix/services/movie-command/internal/app"
@@ -58,7 +59,8 @@ func newServer(tb testing.TB) http.Handler {
 	port := dapr.URL[strings.LastIndexByte(dapr.URL, ':')+1:]
 	a := app.New(statestore.New(sidecar.New(port, ""), stateStore), db)
 	iss := authntest.NewIssuer(tb)
-	h := httpapi.Routes(slog.New(slog.DiscardHandler), "", iss.Verifier(tb), a)
+	h := httpserver.NewEngine(httpserver.Options{Log: slog.New(slog.DiscardHandler)})
+	httpapi.Routes(h, httpapi.Deps{Log: slog.New(slog.DiscardHandler), Verifier: iss.Verifier(tb), App: a})
 	admin := "Bearer " + iss.Token(tb, "admin-1", "user", "admin")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("Authorization", admin)

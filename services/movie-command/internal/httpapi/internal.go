@@ -18,10 +18,10 @@ type Snapshotter interface {
 	Snapshot(ctx context.Context, kinds []string, after string, limit int) ([]catalogv1.SnapshotItem, error)
 }
 
-// InternalRoutes mounts the routes other services call through Dapr service
+// internalRoutes mounts the routes other services call through Dapr service
 // invocation (never routed by the gateway): the read-only snapshot that
 // movie-query reconciles its read model against.
-func InternalRoutes(r *gin.Engine, snap Snapshotter) {
+func internalRoutes(r gin.IRouter, snap Snapshotter) {
 	r.GET(catalogv1.SnapshotPath, snapshot(snap))
 }
 

@@ -33,7 +33,7 @@ func TestSnapshotPages(t *testing.T) {
 		{Key: "movie:m", Kind: "movie", ID: "m", Version: 3, Deleted: true, Document: json.RawMessage(`{"id":"m"}`)},
 	}
 	engine := httpserver.NewEngine(httpserver.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	InternalRoutes(engine, items)
+	internalRoutes(engine, items)
 	get := func(query string) (int, catalogv1.SnapshotPage) {
 		rec := httptest.NewRecorder()
 		engine.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, catalogv1.SnapshotPath+query, nil))

@@ -7,20 +7,30 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tenflix/platform/authn"
-	"tenflix/platform/httpserver"
 	"tenflix/services/movie-command/internal/app"
 )
 
 // Prefix of every public path of this service.
 const Prefix = "/api/v1/movie-command"
 
-// Routes builds the engine with every route of the service. Every catalog
-// route is for admins: the sidecar's app token says the request came through
-// Dapr, the bearer token (checked by verifier) says who sent it.
-func Routes(log *slog.Logger, appToken string, verifier authn.TokenVerifier, a *app.App) *gin.Engine {
-	r := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: appToken})
-	h := &handlers{app: a}
-	api := r.Group(Prefix, authn.Authenticate(verifier), authn.RequireRole("admin"))
+// Deps is what the routes need.
+type Deps struct {
+	Log      *slog.Logger
+	Verifier authn.TokenVerifier // checks the bearer token of every public route
+	App      *app.App
+	Snapshot Snapshotter // nil: no internal routes
+}
+
+// Routes mounts every route of the service on r (built by
+// httpserver.NewEngine, which checks the sidecar's app token). Every catalog
+// route is for admins: the app token says the request came through Dapr, the
+// bearer token says who sent it.
+func Routes(r gin.IRouter, d Deps) {
+	if d.Snapshot != nil {
+		internalRoutes(r, d.Snapshot)
+	}
+	h := &handlers{app: d.App}
+	api := r.Group(Prefix, authn.Authenticate(d.Verifier), authn.RequireRole("admin"))
 
 	for plural, kind := range namedKinds() {
 		g := api.Group("/" + plural)
@@ -42,5 +52,4 @@ func Routes(log *slog.Logger, appToken string, verifier authn.TokenVerifier, a *
 	api.GET("/videos/:id", h.getVideo)
 	api.PUT("/videos/:id", h.updateVideo)
 	api.DELETE("/videos/:id", h.deleteVideo)
-	return r
 }

@@ -41,7 +41,7 @@ func newEngine(t testing.TB) (http.Handler, *authntest.Issuer) {
 	store := mongotest.NewStore(t)
 	iss := authntest.NewIssuer(t)
 	engine := httpserver.NewEngine(httpserver.Options{Log: log})
-	httpapi.Routes(engine, log, iss.Verifier(t), store, projector.New(store).Handle)
+	httpapi.Routes(engine, httpapi.Deps{Log: log, Verifier: iss.Verifier(t), Movies: store, Events: projector.New(store).Handle})
 	return engine, iss
 }
 

@@ -25,7 +25,7 @@ const CronBinding = "reconcile-cron"
 // route (through the gateway), behind the admin checks given, and the cron
 // binding's (from the sidecar, with no user behind it: the app token is the
 // check).
-func ReconcileRoutes(r *gin.Engine, rec Reconciler, admin ...gin.HandlerFunc) {
+func ReconcileRoutes(r gin.IRouter, rec Reconciler, admin ...gin.HandlerFunc) {
 	run := func(c *gin.Context) {
 		rep, err := rec.Run(c)
 		if errors.Is(err, reconcile.ErrRunning) {

@@ -19,15 +19,27 @@ type Movies interface {
 	Movie(ctx context.Context, id string) (catalog.MovieDetail, error)
 }
 
+// Deps is what the routes need.
+type Deps struct {
+	Log        *slog.Logger
+	Verifier   authn.TokenVerifier // checks the bearer token of every public route
+	Movies     Movies
+	Events     subscriber.Handler // applies one catalog event to the read model
+	Reconciler Reconciler         // nil: no reconciliation routes
+}
+
 // Routes mounts every route of the service on r (built by httpserver.NewEngine).
-// Browsing needs an account: any valid bearer token, checked by verifier.
-func Routes(r *gin.Engine, log *slog.Logger, verifier authn.TokenVerifier, movies Movies, events subscriber.Handler) {
+// Browsing needs an account: any valid bearer token.
+func Routes(r gin.IRouter, d Deps) {
 	// Declared by components/subscription-movie-query-catalog.yaml. Only the
 	// sidecar delivers here, with no user behind it: the app token is the check.
-	r.POST("/events/catalog", subscriber.Handle(log, events))
+	r.POST("/events/catalog", subscriber.Handle(d.Log, d.Events))
 
-	h := handlers{movies: movies}
-	api := r.Group("/api/v1/movie-query", authn.Authenticate(verifier))
+	h := handlers{movies: d.Movies}
+	api := r.Group("/api/v1/movie-query", authn.Authenticate(d.Verifier))
 	api.GET("/movies", h.listMovies)
 	api.GET("/movies/:id", h.getMovie)
+	if d.Reconciler != nil {
+		ReconcileRoutes(r, d.Reconciler, authn.Authenticate(d.Verifier), authn.RequireRole("admin"))
+	}
 }
