@@ -100,3 +100,11 @@ func eventSpan(ctx context.Context, attrs ...json.RawMessage) tracecontext.Span 
 	}
 	return tracecontext.New()
 }
+
+// IgnoredRoute is where a subscription routed by type sends the types of its
+// topic that the app does not handle (the `default` route of the typed
+// subscriptions in components/): they are acknowledged, not dead-lettered.
+const IgnoredRoute = "/events/ignored"
+
+// Ignore acknowledges an event the app has no use for.
+func Ignore(c *gin.Context) { c.JSON(http.StatusOK, status{"SUCCESS"}) }
