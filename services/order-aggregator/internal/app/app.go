@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -92,15 +93,20 @@ const (
 	MaxPageSize = 100
 	// MaxPage keeps the order service's offset ((page-1)*size) far from
 	// overflowing.
-	MaxPage          = 1_000_000
-	DefaultStuckAge  = 10 * time.Minute
-	MinStuckAge      = time.Minute
-	MaxStuckAge      = 720 * time.Hour
-	MaxNoteBytes     = 1000
-	maxPlanIDBytes   = 128
-	cancelTimeout    = 5 * time.Second
-	defaultPartWait  = 3 * time.Second
-	defaultRelayWait = 10 * time.Second
+	MaxPage         = 1_000_000
+	DefaultStuckAge = 10 * time.Minute
+	MinStuckAge     = time.Minute
+	MaxStuckAge     = 720 * time.Hour
+	MaxNoteBytes    = 1000
+	maxPlanIDBytes  = 128
+)
+
+const (
+	defaultPartTimeout   = 3 * time.Second
+	defaultNotifyTimeout = 10 * time.Second
+	// cancelTimeout bounds the compensation of a failed payment, which runs
+	// after the client's request may have ended.
+	cancelTimeout = 5 * time.Second
 )
 
 // Cancellation reason of an order whose payment could not be started.
@@ -146,10 +152,10 @@ func New(opt Options) *App {
 		partTimeout: opt.PartTimeout, notifyTimeout: opt.NotifyTimeout, now: opt.Now, log: opt.Log,
 	}
 	if a.partTimeout <= 0 {
-		a.partTimeout = defaultPartWait
+		a.partTimeout = defaultPartTimeout
 	}
 	if a.notifyTimeout <= 0 {
-		a.notifyTimeout = defaultRelayWait
+		a.notifyTimeout = defaultNotifyTimeout
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -178,8 +184,8 @@ func Price(plan *subscriptionv1.Plan) int64 {
 // here, refuses a second open order, so that racing requests of one user get
 // order_pending too.
 func (a *App) Place(ctx context.Context, caller Caller, planID string) (Placed, error) {
-	if planID == "" || len(planID) > maxPlanIDBytes || strings.ContainsAny(planID, "/?#%") || planID == "." || planID == ".." {
-		return Placed{}, invalid("planId must be a plan id (1 to %d bytes, no '/', '?', '#' or '%%')", maxPlanIDBytes)
+	if !validPlanID(planID) {
+		return Placed{}, invalid("planId must be a plan id (1 to %d bytes; no '/', '?', '#', '%%' or control characters)", maxPlanIDBytes)
 	}
 	plan, err := a.subscriptions.Plan(ctx, planID)
 	switch {
@@ -328,6 +334,13 @@ func (a *App) Notify(ctx context.Context, notification []byte) error {
 		return passOn(err)
 	}
 	return nil
+}
+
+// validPlanID keeps an id to one path segment of the subscription service's
+// route, whatever the id scheme there.
+func validPlanID(id string) bool {
+	return id != "" && len(id) <= maxPlanIDBytes && id != "." && id != ".." &&
+		!strings.ContainsAny(id, "/?#%") && !strings.ContainsFunc(id, unicode.IsControl)
 }
 
 // validOrderID: order ids are the UUIDs Place makes; anything else names no

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,6 +109,8 @@ func TestPlaceOrderRefusals(t *testing.T) {
 		{"order service refuses our request", func(a *api) { a.svc.Fail(sagatest.OrderCreate, 400, "invalid") }, "", 502, "bad_gateway"},
 		{"planId missing", func(a *api) {}, `{}`, 400, "invalid"},
 		{"planId with a slash", func(a *api) {}, `{"planId":"a/b"}`, 400, "invalid"},
+		{"planId with a newline", func(a *api) {}, `{"planId":"a\nb"}`, 400, "invalid"},
+		{"planId too long", func(a *api) {}, `{"planId":"` + strings.Repeat("p", 129) + `"}`, 400, "invalid"},
 		{"unknown field", func(a *api) {}, `{"planId":"monthly","price":1}`, 400, "invalid"},
 		{"not JSON", func(a *api) {}, `planId=monthly`, 400, "invalid"},
 		{"NUL in planId", func(a *api) {}, `{"planId":"month\u0000ly"}`, 400, "invalid"},

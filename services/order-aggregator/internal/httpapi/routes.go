@@ -2,6 +2,17 @@
 // gateway's /api/v1/orders/**: placing and reading orders for users, the
 // Midtrans notification webhook, and the admin's stuck orders and manual
 // refunds.
+//
+// GET /api/v1/orders/:id answers {order, payment, subscription, timeline}.
+// payment and subscription are each one of:
+//   - the document's REST shape (dto.go);
+//   - null: that service has nothing for the order yet (it answered 404);
+//   - {"error": {"code": "unavailable", "message": ...}}: it could not be
+//     read (down, refused, or slower than PART_TIMEOUT); the rest still is.
+//
+// subscription is {"refusal": {"reason", "at"}} when the paid order was
+// refused (and is being refunded). A user reading another user's order gets
+// the same 404 as for an unknown order.
 package httpapi
 
 import (
