@@ -30,12 +30,12 @@ type item struct {
 type Store struct {
 	Port string
 
-	mu        sync.Mutex
-	items     map[string]item
-	etags     int
-	events    []Event
-	commits   int
-	failNext  []string // daprd error messages of the next transactions
+	mu       sync.Mutex
+	items    map[string]item
+	etags    int
+	events   []Event
+	commits  int
+	failNext []string // daprd error messages of the next transactions
 }
 
 // New starts a stand-in, stopped when the test ends.
