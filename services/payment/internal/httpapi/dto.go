@@ -9,8 +9,8 @@ import (
 	"tenflix/services/payment/internal/payment"
 )
 
-// MaxNotificationBytes bounds a notification body.
-const MaxNotificationBytes = 64 << 10
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 64 << 10
 
 // createRequest is POST /internal/payments.
 type createRequest struct {

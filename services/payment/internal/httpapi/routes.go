@@ -37,13 +37,14 @@ const (
 
 // Routes builds the engine with every route of the service.
 func Routes(log *slog.Logger, appToken string, p Payments) *gin.Engine {
-	r := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: appToken})
+	// Every body here is small: a Midtrans notification or a CloudEvent of
+	// an Order is a few KiB. The bound applies before anything reads them.
+	r := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: appToken, MaxBodyBytes: MaxBodyBytes})
 	h := &handlers{payments: p}
 	r.POST(PaymentsPath, h.create)
 	r.GET(PaymentsPath+"/:orderId", h.get)
 	r.POST(PaymentsPath+"/:orderId/sync", h.sync)
-	// A Midtrans notification is a few KiB; the route refuses more early.
-	r.POST(NotificationsPath, httpserver.LimitBody(MaxNotificationBytes), h.notify)
+	r.POST(NotificationsPath, h.notify)
 	// Declared by components/subscription-payment-orders.yaml (topic orders,
 	// type tenflix.order.refund-requested.v1).
 	r.POST(RefundRequestedPath, subscriber.Handle(log, refundRequested(p)))

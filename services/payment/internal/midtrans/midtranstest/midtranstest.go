@@ -55,13 +55,14 @@ type Server struct {
 	txs      map[string]*Transaction
 	requests []Request
 	failures map[string]int // next answers of a route ("status", "cancel", ...) that fail with 500
+	before   map[string]func()
 	delay    time.Duration
 	amount   map[string]string // gross_amount the status API writes instead, by order
 }
 
 // New starts a fake Midtrans accepting serverKey, stopped when the test ends.
 func New(tb testing.TB, serverKey string) *Server {
-	s := &Server{ServerKey: serverKey, txs: map[string]*Transaction{}, failures: map[string]int{}, amount: map[string]string{}}
+	s := &Server{ServerKey: serverKey, txs: map[string]*Transaction{}, failures: map[string]int{}, before: map[string]func(){}, amount: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /snap/v1/transactions", s.guard("snap", s.createTransaction))
 	mux.HandleFunc("GET /v2/{id}/status", s.guard("status", s.status))
@@ -85,8 +86,12 @@ func (s *Server) guard(route string, h http.HandlerFunc) http.HandlerFunc {
 		if fail {
 			s.failures[route]--
 		}
-		delay := s.delay
+		delay, before := s.delay, s.before[route]
+		delete(s.before, route)
 		s.mu.Unlock()
+		if before != nil {
+			before()
+		}
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
@@ -332,6 +337,14 @@ func (s *Server) FailNext(route string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[route] = n
+}
+
+// BeforeNext runs f once, just before the next request of route is
+// answered: what happens at Midtrans meanwhile.
+func (s *Server) BeforeNext(route string, f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.before[route] = f
 }
 
 // Delay holds every answer for d (0: none).
