@@ -221,12 +221,9 @@ func (a *App) logger(ctx context.Context) *slog.Logger {
 	return a.log
 }
 
-// upstream marks a failed Midtrans call; its verdicts (unknown, refused)
-// pass through for the use cases to read.
+// upstream marks a failed Midtrans call as ErrUpstream; its verdict
+// (ErrUnknownTransaction, *RefusedError) stays in the chain for the use
+// cases that read it.
 func upstream(op string, err error) error {
-	var refused *RefusedError
-	if errors.Is(err, ErrUnknownTransaction) || errors.As(err, &refused) {
-		return fmt.Errorf("%s: %w", op, err)
-	}
 	return fmt.Errorf("%w: %s: %w", ErrUpstream, op, err)
 }

@@ -193,13 +193,27 @@ func TestCreateWritesNothingWhenSnapFails(t *testing.T) {
 		t.Fatal("a payment was written")
 	}
 
+	// Snap opened but the write was lost: Snap then refuses the order id
+	// (taken), which is a Midtrans failure too, and still nothing is written.
+	f.state.FailNext("error while executing state transaction: connection reset")
+	if _, _, err := f.app.Create(f.ctx, request("o-3")); err == nil {
+		t.Fatal("a lost write went unnoticed")
+	}
+	var refused *app.RefusedError
+	if _, _, err := f.app.Create(f.ctx, request("o-3")); !errors.Is(err, app.ErrUpstream) || !errors.As(err, &refused) {
+		t.Fatalf("create after a lost write: %v", err)
+	}
+	if f.stored("o-3") != nil {
+		t.Fatal("a payment was written")
+	}
+
 	bad := request("o-2")
 	bad.Item.Price = 1
 	var ve *payment.ValidationError
 	if _, _, err := f.app.Create(f.ctx, bad); !errors.As(err, &ve) {
 		t.Fatalf("invalid request: %v", err)
 	}
-	if n := f.midtrans.Count("POST /snap/v1/transactions"); n != 1 {
+	if n := f.midtrans.Count("POST /snap/v1/transactions"); n != 3 {
 		t.Fatalf("an invalid request reached Snap (%d calls)", n)
 	}
 }

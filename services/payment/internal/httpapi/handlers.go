@@ -35,8 +35,10 @@ func fail(c *gin.Context, err error) {
 		err = apierror.New(apierror.Forbidden, "signature_key does not match")
 	case errors.Is(err, app.ErrAmountMismatch):
 		err = apierror.New(apierror.Unprocessable, "the amount Midtrans reports is not the payment's")
-	case errors.Is(err, app.ErrConflict), errors.Is(err, payment.ErrTransactionTaken):
-		err = apierror.New(apierror.Conflict, "%s", err.Error())
+	case errors.Is(err, payment.ErrTransactionTaken):
+		err = apierror.Wrap(err, apierror.Conflict, "the Midtrans transaction is recorded on another payment")
+	case errors.Is(err, app.ErrConflict):
+		err = apierror.Wrap(err, apierror.Conflict, "the order already has another payment, or it changed meanwhile; read it again")
 	case errors.Is(err, app.ErrUpstream):
 		// Not internal, so Fail does not log it; it is worth a line.
 		httpserver.LoggerFrom(c).WarnContext(c, "midtrans call failed", "err", err)
