@@ -41,6 +41,14 @@ func (a *App) Notify(ctx context.Context, n Notification) error {
 	if err != nil {
 		return err
 	}
+	// The notification's own amount first: a signed notification for another
+	// amount is refused without asking Midtrans (the status API's amount is
+	// checked again below).
+	if amount, err := payment.ParseAmount(n.GrossAmount); err != nil || amount != p.GetAmount() {
+		a.logger(ctx).WarnContext(ctx, "notification amount differs from the payment's", "alert", "payment_amount_mismatch",
+			"order_id", n.OrderID, "amount", p.GetAmount(), "gross_amount", n.GrossAmount)
+		return fmt.Errorf("%w: %s: notified %q, want %d", ErrAmountMismatch, n.OrderID, n.GrossAmount, p.GetAmount())
+	}
 	t, err := a.confirmed(ctx, p)
 	if errors.Is(err, ErrUnknownTransaction) {
 		// Signed by Midtrans, yet its status API knows nothing: ask again
