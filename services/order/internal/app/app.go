@@ -104,6 +104,10 @@ type Options struct {
 	Now func() time.Time
 	// PaymentTimeout bounds one payment sync of the sweep (default 10 s).
 	PaymentTimeout time.Duration
+	// SweepTimeout bounds one sweep (default 45 s: within the HTTP server's
+	// 60 s write timeout, so that daprd gets the report). Orders it does not
+	// reach wait for the next sweep.
+	SweepTimeout time.Duration
 }
 
 // App runs the use cases.
@@ -131,6 +135,9 @@ func New(opt Options) *App {
 	}
 	if opt.PaymentTimeout <= 0 {
 		opt.PaymentTimeout = 10 * time.Second
+	}
+	if opt.SweepTimeout <= 0 {
+		opt.SweepTimeout = 45 * time.Second
 	}
 	return &App{opt: opt}
 }

@@ -35,12 +35,15 @@ const NoPaymentReason = "no-payment"
 //   - PAID: re-announce order.paid, or order.refund-requested when a refund
 //     was asked for; CANCELLED with a refund asked for: refund-requested.
 //
-// One order's failure is logged and counted; the others go on.
+// One order's failure is logged and counted; the others go on. Orders left
+// when SweepTimeout is up wait for the next sweep.
 func (a *App) Sweep(ctx context.Context) (SweepReport, error) {
 	if !a.sweeping.TryLock() {
 		return SweepReport{}, ErrSweepRunning
 	}
 	defer a.sweeping.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, a.opt.SweepTimeout)
+	defer cancel()
 	waiting, err := a.opt.Reads.Unsettled(ctx, UnsettledQuery{
 		MovedBefore: a.now().Add(-a.opt.SweepAfter), QuietFor: a.opt.SweepAfter, Limit: a.opt.SweepBatch,
 	})
