@@ -83,7 +83,7 @@ func (a *App) Get(ctx context.Context, id string) (*orderv1.Order, error) {
 // Cancel gives up on a PENDING order (order-aggregator, when Snap failed):
 // the user may order again. Any other status is orders.ErrWrongState.
 func (a *App) Cancel(ctx context.Context, id, reason string) (*orderv1.Order, error) {
-	if err := orders.CheckReason("reason", reason, orders.MaxReasonLen, true); err != nil {
+	if err := orders.CheckText("reason", reason, orders.MaxReasonLen, true); err != nil {
 		return nil, err
 	}
 	o, _, err := a.Apply(ctx, id, orders.Change{Kind: orders.CancelRequest, Reason: reason})
@@ -93,10 +93,10 @@ func (a *App) Cancel(ctx context.Context, id, reason string) (*orderv1.Order, er
 // MarkRefunded records that admin by refunded a REFUND_FAILED order by hand
 // (note: how). Any other status is orders.ErrWrongState.
 func (a *App) MarkRefunded(ctx context.Context, id, note, by string) (*orderv1.Order, error) {
-	if err := orders.CheckReason("by", by, orders.MaxIDLen, true); err != nil {
+	if err := orders.CheckText("by", by, orders.MaxIDLen, true); err != nil {
 		return nil, err
 	}
-	if err := orders.CheckReason("note", note, orders.MaxNoteLen, false); err != nil {
+	if err := orders.CheckText("note", note, orders.MaxNoteLen, false); err != nil {
 		return nil, err
 	}
 	o, _, err := a.Apply(ctx, id, orders.Change{Kind: orders.MarkRefunded, Note: note, By: by})
@@ -112,7 +112,7 @@ type OrderPage struct {
 
 // List pages through a user's orders, newest first.
 func (a *App) List(ctx context.Context, userID string, p Page) (OrderPage, error) {
-	if err := orders.CheckReason("userId", userID, orders.MaxIDLen, true); err != nil {
+	if err := orders.CheckText("userId", userID, orders.MaxIDLen, true); err != nil {
 		return OrderPage{}, err
 	}
 	items, total, err := a.opt.Reads.ListByUser(ctx, userID, p)

@@ -176,8 +176,9 @@ func IsID(s string) bool {
 	return true
 }
 
-// CheckReason validates a reason or note a caller gives (max runes).
-func CheckReason(field, s string, max int, required bool) error {
+// CheckText validates text a caller gives (a user id, a reason, a note):
+// present when required, valid UTF-8 without NUL, at most max characters.
+func CheckText(field, s string, max int, required bool) error {
 	return checkText(field, s, max, required)
 }
 

@@ -86,7 +86,7 @@ type Result struct {
 // apply.
 //
 // The table, by state (status, and whether a refund was requested) and
-// change. "re-announce X" writes the order unchanged with event X; "-" is
+// change. "re-ann. X" writes the order unchanged with event X; "-" is
 // Unchanged (an event for an earlier step, or a repeat nobody waits on);
 // "wrong" is ErrWrongState.
 //
