@@ -127,6 +127,6 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		Log:           log,
 	})
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
-	httpapi.Routes(engine, verifier, orders)
+	httpapi.Routes(engine, httpapi.Deps{Verifier: verifier, App: orders})
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", s.Port), engine)
 }

@@ -135,6 +135,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		State: statestore.New(dapr, s.StateStore), Reads: db, Payments: payment.New(dapr), Log: log,
 		SweepAfter: s.SweepAfter, SweepBatch: s.SweepBatch, StuckAfter: s.StuckAfter,
 	})
-	engine := httpapi.Routes(log, s.AppAPIToken, a, events.New(a, log))
+	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
+	httpapi.Routes(engine, httpapi.Deps{Log: log, Orders: a, Events: events.New(a, log)})
 	return httpserver.Run(ctx, log, "127.0.0.1:"+strconv.Itoa(s.Port), engine)
 }

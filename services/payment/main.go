@@ -187,7 +187,8 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	engine := httpapi.Routes(log, s.AppAPIToken, a)
+	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken, MaxBodyBytes: httpapi.MaxBodyBytes})
+	httpapi.Routes(engine, httpapi.Deps{Log: log, Payments: a})
 	return httpserver.Run(ctx, log, "127.0.0.1:"+strconv.Itoa(s.Port), engine)
 }
 

@@ -55,7 +55,7 @@ func newAPI(t *testing.T, opts ...func(*options)) *api {
 	})
 	iss := authntest.NewIssuer(t)
 	engine := httpserver.NewEngine(httpserver.Options{Log: log})
-	httpapi.Routes(engine, iss.Verifier(t), orders)
+	httpapi.Routes(engine, httpapi.Deps{Verifier: iss.Verifier(t), App: orders})
 	return &api{
 		t: t, h: engine, iss: iss, sidecar: sc, svc: svc,
 		user: iss.Token(t, "u1", "user"), other: iss.Token(t, "u2", "user"), admin: iss.Token(t, "root", "user", "admin"),

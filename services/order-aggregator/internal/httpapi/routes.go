@@ -30,12 +30,19 @@ const Prefix = "/api/v1/orders"
 // in practice).
 const MaxNotificationBytes = 64 << 10
 
+// Deps is what the routes need.
+type Deps struct {
+	Verifier authn.TokenVerifier // checks the bearer token of every user route
+	App      *app.App
+}
+
 // Routes mounts every route of the service on r (built by
 // httpserver.NewEngine). gin matches static segments before parameters, so
 // /admin/stuck and /notificationMidtrans are never taken for an order id
 // (routes_test.go holds it to that).
-func Routes(r *gin.Engine, verifier authn.TokenVerifier, orders *app.App) {
-	h := handlers{app: orders}
+func Routes(r gin.IRouter, d Deps) {
+	verifier := d.Verifier
+	h := handlers{app: d.App}
 	api := r.Group(Prefix)
 
 	// Midtrans calls with no user token: the payment service checks the

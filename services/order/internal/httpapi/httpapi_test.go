@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"tenflix/platform/httpserver"
 	"testing"
 	"time"
 
@@ -42,7 +43,9 @@ func newServer(t *testing.T) (*gin.Engine, *apptest.Store) {
 	s := apptest.New()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := app.New(app.Options{State: s, Reads: s, Payments: noPayment{}, Log: log, Now: func() time.Time { return now }})
-	return httpapi.Routes(log, token, a, events.New(a, log)), s
+	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: token})
+	httpapi.Routes(engine, httpapi.Deps{Log: log, Orders: a, Events: events.New(a, log)})
+	return engine, s
 }
 
 type answer struct {

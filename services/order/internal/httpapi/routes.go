@@ -48,10 +48,19 @@ const SweepCronBinding = "order-sweep-cron"
 // maxOrderBody bounds a create's body: an order is well under 2 KiB.
 const maxOrderBody = 16 << 10
 
-// Routes builds the engine with every route of the service.
-func Routes(log *slog.Logger, appToken string, o Orders, ev Events) *gin.Engine {
-	r := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: appToken})
-	h := handlers{orders: o}
+// Deps is what the routes need.
+type Deps struct {
+	Log    *slog.Logger
+	Orders Orders
+	Events Events
+}
+
+// Routes mounts every route of the service on r (built by
+// httpserver.NewEngine, which checks the sidecar's app token: every caller
+// here is a sidecar, allowed by accessControl).
+func Routes(r gin.IRouter, d Deps) {
+	log, ev := d.Log, d.Events
+	h := handlers{orders: d.Orders}
 
 	in := r.Group("/internal/orders")
 	in.POST("", httpserver.LimitBody(maxOrderBody), h.create)
@@ -71,6 +80,7 @@ func Routes(log *slog.Logger, appToken string, o Orders, ev Events) *gin.Engine 
 	r.POST("/events/subscription-granted", subscriber.Handle(log, ev.SubscriptionGranted))
 	r.POST("/events/subscription-refused", subscriber.Handle(log, ev.SubscriptionRefused))
 
+	r.POST(subscriber.IgnoredRoute, subscriber.Ignore)
+
 	r.POST("/"+SweepCronBinding, h.sweep)
-	return r
 }

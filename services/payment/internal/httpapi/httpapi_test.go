@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"tenflix/platform/httpserver"
 	"testing"
 
 	"tenflix/services/payment/internal/app"
@@ -70,7 +71,9 @@ func (s *stub) lastCall() string {
 
 func serve(t *testing.T, p Payments) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(Routes(slog.New(slog.DiscardHandler), appToken, p))
+	engine := httpserver.NewEngine(httpserver.Options{Log: slog.New(slog.DiscardHandler), AppAPIToken: appToken, MaxBodyBytes: MaxBodyBytes})
+	Routes(engine, Deps{Log: slog.New(slog.DiscardHandler), Payments: p})
+	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
 	return srv
 }

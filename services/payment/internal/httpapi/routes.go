@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"tenflix/platform/httpserver"
 	"tenflix/platform/subscriber"
 	"tenflix/services/payment/internal/app"
 	"tenflix/services/payment/internal/payment"
@@ -35,11 +34,17 @@ const (
 	RefundRequestedPath = "/events/order-refund-requested"
 )
 
-// Routes builds the engine with every route of the service.
-func Routes(log *slog.Logger, appToken string, p Payments) *gin.Engine {
-	// Every body here is small: a Midtrans notification or a CloudEvent of
-	// an Order is a few KiB. The bound applies before anything reads them.
-	r := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: appToken, MaxBodyBytes: MaxBodyBytes})
+// Deps is what the routes need.
+type Deps struct {
+	Log      *slog.Logger
+	Payments Payments
+}
+
+// Routes mounts every route of the service on r (built by
+// httpserver.NewEngine with MaxBodyBytes: every body here is small, a
+// Midtrans notification or a CloudEvent of an Order is a few KiB).
+func Routes(r gin.IRouter, d Deps) {
+	log, p := d.Log, d.Payments
 	h := &handlers{payments: p}
 	r.POST(PaymentsPath, h.create)
 	r.GET(PaymentsPath+"/:orderId", h.get)
@@ -48,5 +53,5 @@ func Routes(log *slog.Logger, appToken string, p Payments) *gin.Engine {
 	// Declared by components/subscription-payment-orders.yaml (topic orders,
 	// type tenflix.order.refund-requested.v1).
 	r.POST(RefundRequestedPath, subscriber.Handle(log, refundRequested(p)))
-	return r
+	r.POST(subscriber.IgnoredRoute, subscriber.Ignore)
 }
