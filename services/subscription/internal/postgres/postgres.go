@@ -110,12 +110,15 @@ func (db *DB) PlanNameTaken(ctx context.Context, name, exceptID string) (bool, e
 	return taken, nil
 }
 
+// activeSubscriptionQuery uses subscription_one_active_per_user.
+const activeSubscriptionQuery = `
+	SELECT value FROM subscription_state WHERE ` + isActive + ` AND value->>'userId' = $1`
+
 // ActiveSubscription is the user's ACTIVE subscription (the unique index
 // allows one), nil when there is none.
 func (db *DB) ActiveSubscription(ctx context.Context, userID string) (*subscriptionv1.Subscription, error) {
 	var raw []byte
-	err := db.pool.QueryRow(ctx, `
-		SELECT value FROM subscription_state WHERE `+isActive+` AND value->>'userId' = $1`, userID).Scan(&raw)
+	err := db.pool.QueryRow(ctx, activeSubscriptionQuery, userID).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -129,15 +132,18 @@ func (db *DB) ActiveSubscription(ctx context.Context, userID string) (*subscript
 	return sub, nil
 }
 
+// dueForExpiryQuery uses subscription_active_by_end.
+const dueForExpiryQuery = `
+	SELECT substr(key, length('subscription:') + 1) FROM subscription_state
+	WHERE ` + isActive + ` AND (value->>'endAt') COLLATE "C" <= $1
+	ORDER BY (value->>'endAt') COLLATE "C", key
+	LIMIT $2`
+
 // DueForExpiry lists the order ids of up to limit ACTIVE subscriptions that
 // end at or before now, the longest ended first (subscription_active_by_end;
 // endAt compares as text, see the migration).
 func (db *DB) DueForExpiry(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT substr(key, length('subscription:') + 1) FROM subscription_state
-		WHERE `+isActive+` AND (value->>'endAt') COLLATE "C" <= $1
-		ORDER BY (value->>'endAt') COLLATE "C", key
-		LIMIT $2`, subscription.FormatTime(now), limit)
+	rows, err := db.pool.Query(ctx, dueForExpiryQuery, subscription.FormatTime(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due for expiry: %w", err)
 	}
