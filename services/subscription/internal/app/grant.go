@@ -42,7 +42,7 @@ func (a *App) GrantOrder(ctx context.Context, order *orderv1.Order) (subscriptio
 	defer a.state.Lock(subscriptionKey(paid.ID), refusalKey(paid.ID))()
 
 	g := &grant{app: a, paid: paid, unlockCurrent: func() {}, facts: subscription.GrantFacts{Now: a.now()}}
-	defer g.unlockCurrent()
+	defer func() { g.unlockCurrent() }() // taken, if at all, by readFacts
 	if err := g.readFacts(ctx); err != nil {
 		return subscription.Decision{}, err
 	}

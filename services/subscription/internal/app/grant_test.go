@@ -115,6 +115,26 @@ func TestGrantRefusals(t *testing.T) {
 	if e.doc("subscription:o-retired", &subscriptionv1.Subscription{}) {
 		t.Fatal("a refused order was granted")
 	}
+
+	// The refusal for u-held released the lock of u-held's subscription: the
+	// expiry (which takes it) gets through.
+	e.advance(31 * 24 * time.Hour)
+	done := make(chan error, 1)
+	go func() {
+		rep, err := a.ExpireDue(ctx)
+		if err == nil && rep.Expired != 1 {
+			err = fmt.Errorf("report %+v, want 1 expired", rep)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the expiry waits for a lock a grant never released")
+	}
 }
 
 func TestGrantReplacesAnEndedSubscription(t *testing.T) {
