@@ -1,10 +1,12 @@
 // Package statetx writes aggregates through a Dapr state store whose outbox
 // is enabled (metadata outboxPublishPubsub / outboxPublishTopic): each upsert
 // of a transaction is also published to the store's topic once the
-// transaction commits, with the stored document as the event data and the
-// write's CloudEvent type. Writes are never blind (insert-only or conditional
-// on the ETag read), failures come back as the errors the service registered,
-// and the per-key locks (Store.Lock) work around daprd's outbox stall.
+// transaction commits, with the stored document as the event data (or, for a
+// document that must not leave the service, the write's Event instead) and
+// the write's CloudEvent type. Writes are never blind (insert-only or
+// conditional on the ETag read), failures come back as the errors the service
+// registered, and the per-key locks (Store.Lock) work around daprd's outbox
+// stall.
 package statetx
 
 import (
@@ -45,13 +47,22 @@ func Key(kind, id string) string { return kind + ":" + id }
 // Write is one upsert of a transaction.
 type Write struct {
 	Key       string
-	Doc       proto.Message // stored, and published as the event data
+	Doc       proto.Message // stored, and published as the event data unless Event is set
 	EventType string        // CloudEvent type of the published event
 	// Create makes the write insert-only; ETag makes it conditional on the
 	// version read. Exactly one of the two is set: no blind overwrites.
 	Create bool
 	ETag   string
+	// Event, when set, is published instead of Doc, and Doc is only stored:
+	// for documents holding what must not leave the service (identity's
+	// password hash). At most one write of a Commit may have one (projection
+	// says why and how daprd is asked).
+	Event proto.Message
 }
+
+// projectionKey is the operation metadata that makes daprd's outbox publish
+// an upsert's value in place of the value stored under the same key.
+const projectionKey = "outbox.projection"
 
 // Options are a service's translations of failed transactions.
 type Options struct {
@@ -94,13 +105,17 @@ func (s *Store) Get(ctx context.Context, key string, msg proto.Message) (etag st
 // A lost race is ErrConflict, a broken constraint the error Options register
 // for it.
 func (s *Store) Commit(ctx context.Context, writes ...Write) error {
-	ops := make([]sidecar.Op, 0, len(writes))
+	ops := make([]sidecar.Op, 0, len(writes)+1)
+	projected := ""
 	for _, w := range writes {
 		if w.Create == (w.ETag != "") {
 			return fmt.Errorf("write %s: set exactly one of Create and ETag (no blind overwrites)", w.Key)
 		}
 		if w.EventType == "" {
 			return fmt.Errorf("write %s: no event type (every upsert is published)", w.Key)
+		}
+		if w.Event != nil && projected != "" {
+			return fmt.Errorf("write %s: %s has an Event already: at most one per transaction (daprd 1.14.0 mishandles two)", w.Key, projected)
 		}
 		b, err := marshal.Marshal(w.Doc)
 		if err != nil {
@@ -118,8 +133,59 @@ func (s *Store) Commit(ctx context.Context, writes ...Write) error {
 				Options:  &sidecar.OpOptions{Concurrency: "first-write", Consistency: "strong"},
 			},
 		})
+		if w.Event != nil {
+			op, err := projection(w)
+			if err != nil {
+				return err
+			}
+			ops, projected = append(ops, op), w.Key
+		}
 	}
 	return s.commitErr(s.dapr.Transact(ctx, s.name, ops))
+}
+
+// projection is the operation that has daprd publish w.Event in place of
+// w.Doc. What daprd 1.14.0 does with it (pkg/runtime/pubsub/outbox.go
+// PublishInternal, called by the HTTP handler onPostStateTransaction in
+// pkg/api/http/http.go before the state store's Multi):
+//   - an upsert whose metadata has "outbox.projection" truthy is taken out of
+//     the operations and never reaches the state store: it is not stored;
+//   - every remaining upsert is published to the internal outbox topic with,
+//     as data, the value of the projection of the same key (keys compared
+//     after daprd's key prefixing, the same for both) and the projection's
+//     contentType, else its own value and contentType. So the projection
+//     carries contentType application/json, or the event arrives as Go's
+//     fmt rendering of a map;
+//   - the CloudEvent attributes come from the metadata of the STORED upsert
+//     (its "type"), not the projection's: only the projection flag is set
+//     here; the stored upsert keeps the ETag or first-write check;
+//   - a projection whose key no stored upsert has publishes nothing.
+//
+// At most one projection per transaction: the loop that takes them out
+// removes elements from the slice it ranges over, so with two the second
+// removal works on shifted indexes: it panics (slice bounds out of range)
+// or leaves a projection in place, to be stored, and its stored upsert
+// published with its own value, the very thing the projection hides.
+//
+// The projection is insert-only without an ETag: should the store's outbox be
+// off (no outboxPublishTopic), daprd would run it as a plain upsert, and as
+// an insert of a key this transaction writes it fails the transaction (no
+// item was updated) instead of overwriting the document with the event.
+func projection(w Write) (sidecar.Op, error) {
+	b, err := marshal.Marshal(w.Event)
+	if err != nil {
+		return sidecar.Op{}, fmt.Errorf("encode the event of %s: %w", w.Key, err)
+	}
+	return sidecar.Op{
+		Operation: "upsert",
+		Request: sidecar.OpRequest{
+			Key:         w.Key,
+			Value:       json.RawMessage(b),
+			ContentType: "application/json",
+			Metadata:    map[string]string{projectionKey: "true"},
+			Options:     &sidecar.OpOptions{Concurrency: "first-write", Consistency: "strong"},
+		},
+	}, nil
 }
 
 // commitErr translates a failed transaction by what daprd's error text

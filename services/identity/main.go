@@ -1,8 +1,9 @@
 // identity is Tenflix's account service and token issuer: people register
 // and sign in here (OAuth2 password and refresh_token grants), and get RS256
 // access tokens that the gateway verifies with the JWKS published here.
-// Accounts live in PostgreSQL; "user registered" events leave through a
-// transactional outbox relayed to the Dapr sidecar.
+// Accounts are documents of Dapr state store identity-state (PostgreSQL),
+// written by state transactions whose UserRegistered events leave through
+// daprd's outbox; refresh tokens and sign-in attempts are plain SQL tables.
 package main
 
 import (
@@ -28,14 +29,14 @@ import (
 	"tenflix/services/identity/internal/account"
 	"tenflix/services/identity/internal/app"
 	"tenflix/services/identity/internal/httpapi"
-	"tenflix/services/identity/internal/outbox"
 	"tenflix/services/identity/internal/password"
 	"tenflix/services/identity/internal/postgres"
+	"tenflix/services/identity/internal/statestore"
 	"tenflix/services/identity/internal/token"
 	"tenflix/services/identity/migrations"
 )
 
-// service is the app id and the CloudEvent source.
+// service is the app id (daprd makes it the CloudEvent source).
 const service = "identity"
 
 // Secrets read from the secret store.
@@ -58,12 +59,12 @@ func main() {
 // settings is identity's configuration, read once from the environment.
 type settings struct {
 	Port          int           // APP_PORT, the port the sidecar calls
-	DaprHTTPPort  int           // DAPR_HTTP_PORT, the sidecar's HTTP API (readiness)
-	DaprGRPCPort  int           // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: secrets, publish)
+	DaprHTTPPort  int           // DAPR_HTTP_PORT, the sidecar's HTTP API (state, readiness)
+	DaprGRPCPort  int           // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: secrets)
 	DaprAPIToken  string        // DAPR_API_TOKEN: sent to the sidecar
 	AppAPIToken   string        // APP_API_TOKEN: only the sidecar may call
+	StateStore    string        // STATE_STORE: accounts, and the outbox of their events
 	SecretStore   string        // SECRET_STORE
-	PubSub        string        // PUBSUB
 	OIDCIssuer    string        // OIDC_ISSUER: the issuer named in the tokens, no trailing slash
 	OIDCAudience  string        // OIDC_AUDIENCE
 	AccessTTL     time.Duration // ACCESS_TOKEN_TTL
@@ -84,8 +85,8 @@ func loadSettings(getenv config.Env) (settings, error) {
 		DaprGRPCPort:    r.Port("DAPR_GRPC_PORT", 50001),
 		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
 		AppAPIToken:     r.Required("APP_API_TOKEN"),
+		StateStore:      r.String("STATE_STORE", statestore.Name),
 		SecretStore:     r.String("SECRET_STORE", "secretstore"),
-		PubSub:          r.String("PUBSUB", "pubsub"),
 		OIDCIssuer:      strings.TrimRight(r.String("OIDC_ISSUER", "http://127.0.0.1:8080"), "/"),
 		OIDCAudience:    r.String("OIDC_AUDIENCE", "tenflix-api"),
 		AccessTTL:       r.Duration("ACCESS_TOKEN_TTL", 15*time.Minute, time.Minute, 24*time.Hour),
@@ -118,8 +119,8 @@ func (s settings) LogValue() slog.Value {
 		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
 		config.Secret("dapr_api_token", s.DaprAPIToken),
 		config.Secret("app_api_token", s.AppAPIToken),
+		slog.String("state_store", s.StateStore),
 		slog.String("secret_store", s.SecretStore),
-		slog.String("pubsub", s.PubSub),
 		config.URL("oidc_issuer", s.OIDCIssuer),
 		slog.String("oidc_audience", s.OIDCAudience),
 		slog.String("access_token_ttl", s.AccessTTL.String()),
@@ -149,7 +150,8 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err := dapr.WaitReady(waitCtx); err != nil {
 		return err
 	}
-	svc, err := newService(ctx, s, log, dapr, dapr)
+	// Components loaded: identity-state's table exists, the migrations need it.
+	svc, err := newService(ctx, s, log, dapr, statestore.New(dapr, s.StateStore))
 	if err != nil {
 		return err
 	}
@@ -168,14 +170,13 @@ type server struct {
 	log     *slog.Logger
 	db      *postgres.DB
 	handler http.Handler
-	relay   *outbox.Relay
 	app     *app.App
 	keys    *token.Keys
 }
 
 // newService reads the secrets, migrates the database, creates the admin
-// account if needed and wires the HTTP API and the outbox relay.
-func newService(ctx context.Context, s settings, log *slog.Logger, secrets secretReader, pub outbox.Publisher) (*server, error) {
+// account if needed and wires the HTTP API; accounts are written to users.
+func newService(ctx context.Context, s settings, log *slog.Logger, secrets secretReader, users app.Users) (*server, error) {
 	dsn, err := secrets.Secret(ctx, s.SecretStore, secretDB)
 	if err != nil {
 		return nil, fmt.Errorf("database secret: %w", err)
@@ -199,13 +200,12 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 		db.Close()
 		return nil, err
 	}
-	relay := outbox.NewRelay(db, pub, s.PubSub, service, log, 2*time.Second)
 	a, err := app.New(app.Options{
+		Users:      users,
 		Store:      db,
 		Issuer:     token.NewIssuer(keys, s.OIDCIssuer, s.OIDCAudience, s.AccessTTL),
 		RefreshTTL: s.RefreshTTL,
 		HashLimits: password.Limits{Concurrent: s.HashConcurrency, Wait: s.HashWait},
-		OnEvent:    relay.Notify,
 		Log:        log,
 	})
 	if err != nil {
@@ -225,7 +225,7 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 		return nil, err
 	}
 	handler := httpapi.Routes(httpapi.Config{Log: log, AppToken: s.AppAPIToken, Issuer: s.OIDCIssuer, JWKS: keys.JWKS(), Verifier: verifier}, a)
-	return &server{log: log, db: db, handler: handler, relay: relay, app: a, keys: keys}, nil
+	return &server{log: log, db: db, handler: handler, app: a, keys: keys}, nil
 }
 
 // loadKeys reads the signing key and, when present, the previous one.
@@ -261,12 +261,10 @@ func optionalSecret(ctx context.Context, secrets secretReader, store, name strin
 	return v, err
 }
 
-// serve runs the HTTP server, the outbox relay and the hourly pruning until
-// ctx ends.
+// serve runs the HTTP server and the hourly pruning until ctx ends.
 func (s *server) serve(ctx context.Context, addr string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { s.relay.Run(ctx) })
 	wg.Go(func() { s.prune(ctx) })
 	err := httpserver.Run(ctx, s.log, addr, s.handler)
 	cancel()

@@ -28,14 +28,14 @@ func envOf(m map[string]string) config.Env {
 }
 
 func TestLoadSettings(t *testing.T) {
-	defaults := settings{Port: 7103, DaprHTTPPort: 3503, DaprGRPCPort: 50001, SecretStore: "secretstore", PubSub: "pubsub",
+	defaults := settings{Port: 7103, DaprHTTPPort: 3503, DaprGRPCPort: 50001, StateStore: "identity-state", SecretStore: "secretstore",
 		OIDCIssuer: "http://127.0.0.1:8080", OIDCAudience: "tenflix-api", AccessTTL: 15 * time.Minute,
 		RefreshTTL: 30 * 24 * time.Hour, LogLevel: "info", AppAPIToken: "at",
 		HashConcurrency: password.DefaultConcurrency(), HashWait: password.DefaultWait}
 	all := defaults
 	all.Port, all.DaprHTTPPort, all.DaprAPIToken, all.AppAPIToken = 8000, 3600, "dt", "at"
 	all.OIDCIssuer, all.OIDCAudience, all.AccessTTL, all.RefreshTTL = "https://auth.tenflix.example", "api", 5*time.Minute, 7*24*time.Hour
-	all.AdminPassword, all.LogLevel = "pw", "debug"
+	all.AdminPassword, all.LogLevel, all.StateStore = "pw", "debug", "accounts"
 	all.HashConcurrency, all.HashWait = 16, 3*time.Second
 
 	for _, tt := range []struct {
@@ -46,7 +46,7 @@ func TestLoadSettings(t *testing.T) {
 	}{
 		{"defaults", map[string]string{"APP_API_TOKEN": "at"}, defaults, ""},
 		{"no app token", map[string]string{}, settings{}, "APP_API_TOKEN is required"},
-		{"all set", map[string]string{"APP_PORT": "8000", "DAPR_HTTP_PORT": "3600", "DAPR_API_TOKEN": "dt",
+		{"all set", map[string]string{"APP_PORT": "8000", "DAPR_HTTP_PORT": "3600", "DAPR_API_TOKEN": "dt", "STATE_STORE": "accounts",
 			"APP_API_TOKEN": "at", "OIDC_ISSUER": "https://auth.tenflix.example/", "OIDC_AUDIENCE": "api",
 			"ACCESS_TOKEN_TTL": "5m", "REFRESH_TOKEN_TTL": "7d", "ADMIN_PASSWORD": "pw", "LOG_LEVEL": "debug",
 			"HASH_CONCURRENCY": "16", "HASH_WAIT": "3s"}, all, ""},
@@ -76,27 +76,31 @@ func TestLoadSettings(t *testing.T) {
 	}
 }
 
-// fakeSidecar is a stand-in sidecar (platform/sidecar/sidecartest): health,
-// the secret store (answering a missing key like the local file store) and
-// publish over gRPC. The database stays real.
-type fakeSidecar struct{ *sidecartest.Sidecar }
+// fakeSidecar is a stand-in sidecar: its gRPC API (secrets, answering a
+// missing key like the local file store) is platform/sidecar/sidecartest's,
+// its HTTP API (readiness, state transactions with daprd's outbox) is
+// dbtest.Daprd's, on the database dsn, whose state table it creates as daprd
+// does. The database stays real.
+type fakeSidecar struct {
+	*sidecartest.Sidecar
+	daprd *dbtest.Daprd
+}
 
-func newFakeSidecar(t *testing.T, secrets map[string]string) fakeSidecar {
-	return fakeSidecar{sidecartest.New(t, secrets)}
+func newFakeSidecar(t *testing.T, dsn string, secrets map[string]string) fakeSidecar {
+	return fakeSidecar{sidecartest.New(t, secrets), dbtest.StartDaprd(t, dsn)}
 }
 
 // env is the sidecar's part of the app's environment.
 func (f fakeSidecar) env(m map[string]string) map[string]string {
-	m["DAPR_HTTP_PORT"], m["DAPR_GRPC_PORT"] = f.HTTPPort(), f.GRPCPort()
+	m["DAPR_HTTP_PORT"], m["DAPR_GRPC_PORT"] = f.daprd.HTTPPort(), f.GRPCPort()
 	return m
 }
 
 // published is every CloudEvent published to pubsub/users.
 func (f fakeSidecar) published() []map[string]any {
 	var events []map[string]any
-	for _, p := range f.Published() {
-		var ev map[string]any
-		if p.PubSub == "pubsub" && p.Topic == "users" && json.Unmarshal(p.Data, &ev) == nil {
+	for _, ev := range f.daprd.Published() {
+		if ev["pubsubname"] == "pubsub" && ev["topic"] == "users" {
 			events = append(events, ev)
 		}
 	}
@@ -201,7 +205,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestRunWithASidecar(t *testing.T) {
 	const secretPW, envPW = "admin passphrase from the secret store", "another admin passphrase"
 	dsn := dbtest.NewEmpty(t) // run applies the migrations itself
-	sidecar := newFakeSidecar(t, map[string]string{
+	sidecar := newFakeSidecar(t, dsn, map[string]string{
 		"identity-db":             dsn,
 		"identity-signing-key":    keyPEM(t),
 		"identity-admin-password": secretPW,
@@ -218,8 +222,10 @@ func TestRunWithASidecar(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("register: %d %v", code, body)
 	}
-	// The relay publishes the admin's and Ann's registrations, once each.
-	waitFor(t, "two published events", func() bool { return len(sidecar.published()) >= 2 })
+	// The state transactions published the admin's and Ann's registrations.
+	if n := len(sidecar.published()); n != 2 {
+		t.Fatalf("%d events published, want 2", n)
+	}
 	code, disc := s.do(http.MethodGet, "/.well-known/openid-configuration", "", "")
 	if code != http.StatusOK || disc["jwks_uri"] != "http://gw.test/.well-known/jwks.json" {
 		t.Fatalf("discovery: %d %v", code, disc)
@@ -254,11 +260,13 @@ func TestRunWithASidecar(t *testing.T) {
 	if keys, _ := jwks["keys"].([]any); code != http.StatusOK || len(keys) != 2 {
 		t.Fatalf("jwks after rotation: %d %v", code, jwks)
 	}
-	time.Sleep(200 * time.Millisecond) // the relay's first pass
-	for _, p := range sidecar.Published() {
-		if p.Token != "dapr-token" || p.ContentType != "application/cloudevents+json" {
-			t.Errorf("published with token %q, content type %q", p.Token, p.ContentType)
+	for _, token := range sidecar.daprd.Tokens() {
+		if token != "dapr-token" {
+			t.Errorf("state transaction with token %q", token)
 		}
+	}
+	if p := sidecar.Published(); len(p) != 0 {
+		t.Errorf("published directly, not through the outbox: %v", p)
 	}
 	events := sidecar.published()
 	ids := map[any]bool{}
@@ -267,14 +275,13 @@ func TestRunWithASidecar(t *testing.T) {
 		ids[ev["id"]] = true
 		data, _ := ev["data"].(map[string]any)
 		emails[data["email"]] = true
-		if ev["type"] != "tenflix.identity.user.registered.v1" || ev["source"] != "identity" {
-			t.Errorf("event %v", ev)
+		if ev["type"] != "tenflix.identity.user.registered.v1" || ev["source"] != "identity" ||
+			ev["datacontenttype"] != "application/json" || len(data) != 4 || data["passwordHash"] != nil {
+			t.Errorf("event %v, want a UserRegistered of 4 fields", ev)
 		}
 	}
-	// At least once: a stop between publishing and deleting the outbox row
-	// publishes the same event (same id) again after the restart.
 	if len(ids) != 2 || !emails["admin@tenflix.local"] || !emails["ann@example.com"] {
-		t.Fatalf("published %v, want one event id per user", events)
+		t.Fatalf("published %v, want one event per user, none again after the restart", events)
 	}
 }
 
@@ -293,7 +300,7 @@ func TestRunRefusesToStartWithoutItsSecrets(t *testing.T) {
 			"identity-admin-password": "admin"}, "admin password"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			sidecar := newFakeSidecar(t, tt.secrets)
+			sidecar := newFakeSidecar(t, dsn, tt.secrets)
 			err := run(context.Background(), envOf(sidecar.env(map[string]string{"APP_PORT": freePort(t),
 				"APP_API_TOKEN": "at"})), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

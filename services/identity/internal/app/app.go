@@ -4,18 +4,14 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	identityv1 "tenflix/proto/identity/v1"
 	"tenflix/services/identity/internal/account"
-	"tenflix/services/identity/internal/outbox"
 	"tenflix/services/identity/internal/password"
 	"tenflix/services/identity/internal/token"
 )
@@ -23,9 +19,17 @@ import (
 // AdminEmail is the account created at start with roles user and admin.
 const AdminEmail = "admin@tenflix.local"
 
-// Store is the persistence the use cases need (internal/postgres).
+// Users stores new accounts (internal/statestore): one Dapr state
+// transaction stores the account and publishes its UserRegistered event
+// (without the password hash). An email taken, ignoring case, is
+// account.ErrEmailTaken.
+type Users interface {
+	Create(ctx context.Context, u account.User) error
+}
+
+// Store is the rest of the persistence the use cases need
+// (internal/postgres): accounts read, sign-in attempts, refresh tokens.
 type Store interface {
-	CreateUser(ctx context.Context, u account.User, ev outbox.Message) error
 	UserByEmail(ctx context.Context, email string) (account.User, error)
 	UserByID(ctx context.Context, id string) (account.User, error)
 
@@ -40,6 +44,7 @@ type Store interface {
 
 // Options configure the use cases.
 type Options struct {
+	Users  Users
 	Store  Store
 	Issuer *token.Issuer
 	// PasswordParams are the argon2id costs of new hashes (default
@@ -52,9 +57,7 @@ type Options struct {
 	// Login is the sign-in throttling policy; zero fields take
 	// account.DefaultLoginPolicy's.
 	Login account.LoginPolicy
-	// OnEvent is called after a commit wrote an outbox event (wakes the relay).
-	OnEvent func()
-	Log     *slog.Logger
+	Log   *slog.Logger
 }
 
 // App runs the use cases.
@@ -79,14 +82,11 @@ func New(opt Options) (*App, error) {
 	if opt.Login.SlowAfter == 0 {
 		opt.Login.SlowAfter = account.DefaultLoginPolicy.SlowAfter
 	}
-	if opt.OnEvent == nil {
-		opt.OnEvent = func() {}
-	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	if opt.Store == nil || opt.Issuer == nil || opt.RefreshTTL <= 0 {
-		return nil, errors.New("app: store, issuer and refresh TTL are required")
+	if opt.Users == nil || opt.Store == nil || opt.Issuer == nil || opt.RefreshTTL <= 0 {
+		return nil, errors.New("app: users, store, issuer and refresh TTL are required")
 	}
 	h := password.NewHasher(opt.PasswordParams, opt.HashLimits)
 	dummy, err := h.HashPatiently(context.Background(), uuid.NewString())
@@ -103,9 +103,9 @@ type Registration struct {
 	Name     string
 }
 
-// Register creates an account with the user role only (never admin) and
-// writes its UserRegistered event in the same transaction. When hashing is
-// at capacity it fails with password.ErrBusy.
+// Register creates an account with the user role only (never admin); its
+// UserRegistered event is published by the same transaction. When hashing
+// is at capacity it fails with password.ErrBusy.
 func (a *App) Register(ctx context.Context, r Registration) (account.User, error) {
 	return a.create(ctx, r, []string{account.RoleUser}, a.hasher.Hash)
 }
@@ -123,6 +123,15 @@ func (a *App) create(ctx context.Context, r Registration, roles []string,
 	if err := account.CheckPassword(r.Password, email, name); err != nil {
 		return account.User{}, err
 	}
+	// The unique index decides (a race still ends in ErrEmailTaken); this
+	// read spares the routine case a failed state transaction, which stalls
+	// daprd's outbox for seconds (statetx.Store.Lock says how), and the hash.
+	switch _, err := a.opt.Store.UserByEmail(ctx, email); {
+	case err == nil:
+		return account.User{}, account.ErrEmailTaken
+	case !errors.Is(err, account.ErrNotFound):
+		return account.User{}, err
+	}
 	hash, err := hashPassword(ctx, r.Password)
 	if err != nil {
 		return account.User{}, err
@@ -135,19 +144,9 @@ func (a *App) create(ctx context.Context, r Registration, roles []string,
 		ID: id.String(), Email: email, Name: name, PasswordHash: hash, Roles: roles,
 		CreatedAt: time.Now().UTC().Truncate(time.Microsecond), // PostgreSQL's precision
 	}
-	data, err := protojson.Marshal(&identityv1.UserRegistered{
-		Id: u.ID, Email: u.Email, Name: u.Name, RegisteredAt: u.CreatedAt.Format(time.RFC3339Nano)})
-	if err != nil {
+	if err := a.opt.Users.Create(ctx, u); err != nil {
 		return account.User{}, err
 	}
-	ev, err := outbox.New(uuid.NewString(), identityv1.Topic, identityv1.EventUserRegistered, json.RawMessage(data), u.CreatedAt)
-	if err != nil {
-		return account.User{}, err
-	}
-	if err := a.opt.Store.CreateUser(ctx, u, ev); err != nil {
-		return account.User{}, err
-	}
-	a.opt.OnEvent()
 	return u, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -27,7 +28,7 @@ func newApp(t *testing.T, params password.Params) (*App, *dbtest.Database) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{Store: db, Issuer: token.NewIssuer(keys, "http://i", "a", time.Minute),
+	a, err := New(Options{Users: db.Users, Store: db, Issuer: token.NewIssuer(keys, "http://i", "a", time.Minute),
 		PasswordParams: params, RefreshTTL: time.Hour, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func TestEnsureAdminCreatesTheAccountOnce(t *testing.T) {
 	if !slices.Equal(u.Roles, []string{account.RoleUser, account.RoleAdmin}) {
 		t.Fatalf("roles %v", u.Roles)
 	}
-	if n := db.QueryInt(t, `SELECT count(*) FROM outbox`); n != 1 {
+	if n := len(db.Dapr.Published()); n != 1 {
 		t.Fatalf("%d events for one admin account", n)
 	}
 	// Once it exists, no password is needed (the secret may be gone).
@@ -104,5 +105,24 @@ func TestDummyHashCostsLikeARealOne(t *testing.T) {
 	}
 	if ok, err := a.hasher.Verify(ctx, a.dummyHash, "anything"); ok || err != nil {
 		t.Fatalf("dummy hash: %v %v", ok, err)
+	}
+}
+
+// A taken email is refused before any state transaction: a failed one would
+// stall daprd's outbox for seconds. The unique index stays the guard of
+// races (internal/postgres tests it).
+func TestTakenEmailSendsNoTransaction(t *testing.T) {
+	a, db := newApp(t, cheap)
+	ctx := context.Background()
+	if _, err := a.Register(ctx, Registration{Email: "ann@example.com", Password: "correct horse battery", Name: "Ann"}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(db.Dapr.Tokens())
+	_, err := a.Register(ctx, Registration{Email: "ANN@example.com", Password: "correct horse battery", Name: "Ann"})
+	if !errors.Is(err, account.ErrEmailTaken) {
+		t.Fatalf("Register with a taken email: %v", err)
+	}
+	if n := len(db.Dapr.Tokens()) - before; n != 0 {
+		t.Fatalf("%d state transactions for a taken email", n)
 	}
 }

@@ -1,6 +1,8 @@
 // Package dbtest gives each test its own PostgreSQL database on the
 // machine's server (PG_URL, default postgres://postgres@127.0.0.1:5432),
-// migrated with the migrations production uses, dropped when the test ends.
+// migrated with the migrations production uses, dropped when the test ends,
+// and a stand-in of the sidecar's state API over it (Daprd), so that
+// accounts are written the way production writes them.
 package dbtest
 
 import (
@@ -11,23 +13,29 @@ import (
 
 	"tenflix/platform/pgdb/pgtest"
 	"tenflix/services/identity/internal/postgres"
+	"tenflix/services/identity/internal/statestore"
 	"tenflix/services/identity/migrations"
 )
 
-// Database is a migrated test database. Besides the adapter, it offers
-// direct SQL for tests that set up or inspect rows the API cannot reach
-// (e.g. moving timestamps into the past).
+// Database is a migrated test database. Besides the SQL adapter, it has the
+// state store adapter (Users, through Dapr's stand-in), and direct SQL for
+// tests that set up or inspect rows the API cannot reach (e.g. moving
+// timestamps into the past).
 type Database struct {
 	*postgres.DB
-	DSN  string
-	pool *pgxpool.Pool
+	Users *statestore.Users
+	Dapr  *Daprd
+	DSN   string
+	pool  *pgxpool.Pool
 }
 
-// New creates, opens and migrates a fresh database.
+// New creates a fresh database, starts the sidecar's stand-in on it (which
+// creates the state table, as daprd does), then opens and migrates it.
 func New(t testing.TB) *Database {
 	t.Helper()
 	ctx := context.Background()
 	dsn := NewEmpty(t)
+	dapr := StartDaprd(t, dsn)
 	db, err := postgres.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +49,7 @@ func New(t testing.TB) *Database {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return &Database{DB: db, DSN: dsn, pool: pool}
+	return &Database{DB: db, Users: dapr.Users(), Dapr: dapr, DSN: dsn, pool: pool}
 }
 
 // NewEmpty creates a fresh, empty database and returns its URL.

@@ -51,7 +51,8 @@ func rsaKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 }
 
 // env is the service's HTTP API over a fresh database, with the admin
-// account bootstrapped like at start; the sidecar is not involved.
+// account bootstrapped like at start; accounts are written through a
+// stand-in of the sidecar's state API on that database (dbtest.Daprd).
 type env struct {
 	t    testing.TB
 	db   *dbtest.Database
@@ -75,6 +76,7 @@ func newEnvWith(t testing.TB, change func(*app.Options)) *env {
 	}
 	log := slog.New(slog.DiscardHandler)
 	opt := app.Options{
+		Users:          db.Users,
 		Store:          db,
 		Issuer:         token.NewIssuer(keys, issuer, audience, 15*time.Minute),
 		PasswordParams: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
@@ -215,14 +217,27 @@ func TestRegister(t *testing.T) {
 	if strings.Contains(r.Body.String(), "argon2") || strings.Contains(r.Body.String(), "password") {
 		t.Fatalf("response leaks the password hash: %s", r.Body)
 	}
-	// The event is in the outbox, in the same transaction as the user.
-	if n := e.db.QueryInt(t, `SELECT count(*) FROM outbox WHERE topic = 'users'
-		AND event_type = 'tenflix.identity.user.registered.v1' AND data->>'id' = $1
-		AND data->>'email' = 'Ann.Lee@Example.com' AND data->>'name' = 'Ann Lee' AND data ? 'registeredAt'`, u.ID); n != 1 {
-		t.Fatalf("%d outbox events for the registration, want 1", n)
+	// The transaction that stored the user published UserRegistered: exactly
+	// its four fields, never the stored document (its hash, its roles).
+	var registered []map[string]any
+	for _, ev := range e.db.Dapr.Published() {
+		if ev["type"] == "tenflix.identity.user.registered.v1" && ev["topic"] == "users" {
+			registered = append(registered, ev)
+		}
+	}
+	if len(registered) != 2 { // the admin's and Ann's
+		t.Fatalf("published %v, want two UserRegistered", registered)
+	}
+	ev := registered[1]
+	data, _ := ev["data"].(map[string]any)
+	at, _ := data["registeredAt"].(string)
+	if _, err := time.Parse(time.RFC3339Nano, at); err != nil || len(data) != 4 || data["id"] != u.ID ||
+		data["email"] != "Ann.Lee@Example.com" || data["name"] != "Ann Lee" || ev["datacontenttype"] != "application/json" {
+		t.Fatalf("event %v, want data {id, email, name, registeredAt} as JSON", ev)
 	}
 	// The stored password is a hash.
-	if n := e.db.QueryInt(t, `SELECT count(*) FROM users WHERE id = $1 AND password_hash LIKE '$argon2id$%'`, u.ID); n != 1 {
+	if n := e.db.QueryInt(t, `SELECT count(*) FROM identity_state WHERE key = 'user:' || $1
+		AND value->>'passwordHash' LIKE '$argon2id$%'`, u.ID); n != 1 {
 		t.Fatal("password not stored as an argon2id hash")
 	}
 }
@@ -267,8 +282,11 @@ func TestRegisterRefusesBadInput(t *testing.T) {
 		})
 	}
 	e.t = t
-	if n := e.db.QueryInt(t, `SELECT count(*) FROM users`); n != 2 {
+	if n := e.db.QueryInt(t, `SELECT count(*) FROM identity_state WHERE key LIKE 'user:%'`); n != 2 {
 		t.Fatalf("%d users, want the admin and taken@ only", n)
+	}
+	if n := len(e.db.Dapr.Published()); n != 2 {
+		t.Fatalf("%d events published, want the admin's and taken@'s only", n)
 	}
 }
 
@@ -292,7 +310,7 @@ func TestSelfRegistrationNeverYieldsAdmin(t *testing.T) {
 	if roles := realmRoles(claims); !slices.Equal(roles, []string{"user"}) {
 		t.Fatalf("token roles %v", roles)
 	}
-	if n := e.db.QueryInt(t, `SELECT count(*) FROM users WHERE 'admin' = ANY(roles)`); n != 1 {
+	if n := e.db.QueryInt(t, `SELECT count(*) FROM identity_state WHERE key LIKE 'user:%' AND value->'roles' ? 'admin'`); n != 1 {
 		t.Fatalf("%d admins, want only the bootstrap admin", n)
 	}
 }

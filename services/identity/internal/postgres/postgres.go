@@ -1,7 +1,8 @@
-// Package postgres stores identity's accounts, refresh tokens, sign-in
-// attempts and outbox in PostgreSQL, and applies its migrations. Driver
-// errors are translated here: a unique violation on the email index becomes
-// account.ErrEmailTaken, no rows become account.ErrNotFound.
+// Package postgres is identity's SQL side: it reads accounts from Dapr's
+// state table identity_state (written only by Dapr state transactions,
+// internal/statestore), keeps refresh tokens and sign-in attempts in tables
+// of its own, and applies the migrations. Driver errors are translated here:
+// no rows become account.ErrNotFound.
 package postgres
 
 import (
@@ -12,17 +13,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tenflix/platform/pgdb"
 
 	"tenflix/services/identity/internal/account"
-	"tenflix/services/identity/internal/outbox"
 )
 
-// emailIndex is the unique index of migrations/001 on lower(email).
-const emailIndex = "users_email_lower_key"
+// StateTable is the table of state store component identity-state
+// (its tableName): daprd creates it, the migrations add identity's indexes.
+const StateTable = "identity_state"
 
 // migrateLock serialises migrations of concurrently starting instances.
 const migrateLock = 7103
@@ -44,17 +44,34 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // Close releases the pool.
 func (db *DB) Close() { db.pool.Close() }
 
-// Migrate applies the embedded migrations not applied yet.
+// Migrate applies the embedded migrations not applied yet. They index and
+// fill daprd's state table, so it must exist: daprd creates it when it loads
+// the component, which the caller waits for (sidecar.Client.WaitReady).
 func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
+	var exists bool
+	if err := db.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, StateTable).Scan(&exists); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if !exists {
+		return fmt.Errorf("migrate: table %s missing: daprd creates it when it loads state store component identity-state "+
+			"(is the component loaded by identity's sidecar, on this database?)", StateTable)
+	}
 	return pgdb.Migrate(ctx, db.pool, migrations, "identity_migrations", migrateLock)
 }
 
 // micros passes a duration to SQL as "$n * interval '1 microsecond'".
 func micros(d time.Duration) int64 { return d.Microseconds() }
 
-// ---- users ----
+// ---- accounts (read only: Dapr state documents) ----
 
-const userColumns = `id::text, email, display_name, password_hash, roles, created_at`
+// userColumns reads an Account document (proto/identity/v1/account.proto,
+// protojson names); isUser keeps the filter of the unique email index
+// (migrations/003), so that the index serves UserByEmail.
+const (
+	userColumns = `value->>'id', value->>'email', value->>'name', value->>'passwordHash',
+		ARRAY(SELECT jsonb_array_elements_text(value->'roles')), (value->>'createdAt')::timestamptz`
+	isUser = `split_part(key, ':', 1) = 'user'`
+)
 
 func scanUser(row pgx.Row) (account.User, error) {
 	var u account.User
@@ -62,34 +79,14 @@ func scanUser(row pgx.Row) (account.User, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return account.User{}, account.ErrNotFound
 	}
+	u.CreatedAt = u.CreatedAt.UTC()
 	return u, err
-}
-
-// CreateUser inserts u and the event announcing it in one transaction. An
-// email already used (ignoring case) is account.ErrEmailTaken.
-func (db *DB) CreateUser(ctx context.Context, u account.User, ev outbox.Message) error {
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO users (id, email, display_name, password_hash, roles, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
-			u.ID, u.Email, u.Name, u.PasswordHash, u.Roles, u.CreatedAt); err != nil {
-			return err
-		}
-		return insertOutbox(ctx, tx, ev)
-	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == emailIndex {
-		return account.ErrEmailTaken
-	}
-	if err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	return nil
 }
 
 // UserByEmail finds an account by email, ignoring case.
 func (db *DB) UserByEmail(ctx context.Context, email string) (account.User, error) {
-	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email))
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM identity_state
+		WHERE `+isUser+` AND lower(value->>'email') = lower($1)`, email))
 	if err != nil && !errors.Is(err, account.ErrNotFound) {
 		return u, fmt.Errorf("user by email: %w", err)
 	}
@@ -98,7 +95,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (account.User, erro
 
 // UserByID finds an account by id.
 func (db *DB) UserByID(ctx context.Context, id string) (account.User, error) {
-	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM identity_state WHERE key = 'user:' || $1`, id))
 	if err != nil && !errors.Is(err, account.ErrNotFound) {
 		return u, fmt.Errorf("user by id: %w", err)
 	}
@@ -244,7 +241,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old, next []byte, ttl time
 		VALUES ($1, $2, $3, now() + $4 * interval '1 microsecond')`, next, userID, familyID, micros(ttl)); err != nil {
 		return account.User{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
-	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID))
+	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM identity_state WHERE key = 'user:' || $1`, userID))
 	if err != nil {
 		return account.User{}, fmt.Errorf("rotate refresh token: user: %w", err)
 	}
@@ -266,75 +263,10 @@ func (db *DB) RevokeRefreshFamily(ctx context.Context, hash []byte) error {
 	return nil
 }
 
-// ---- outbox ----
-
-func insertOutbox(ctx context.Context, tx pgx.Tx, m outbox.Message) error {
-	_, err := tx.Exec(ctx, `
-		INSERT INTO outbox (event_id, topic, event_type, data, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		m.ID, m.Topic, m.Type, []byte(m.Data), m.CreatedAt)
-	return err
-}
-
-// Drain implements outbox.Store: it locks up to limit pending messages
-// (skipping those another instance holds), sends them in order and marks
-// the sent ones, stopping at the first failure. A crash between sending and
-// committing sends the message again later: delivery is at least once.
-func (db *DB) Drain(ctx context.Context, limit int, send func(context.Context, outbox.Message) error) (int, error) {
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("drain outbox: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	rows, err := tx.Query(ctx, `
-		SELECT id, event_id::text, topic, event_type, data, created_at
-		FROM outbox WHERE published_at IS NULL
-		ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
-	if err != nil {
-		return 0, fmt.Errorf("drain outbox: %w", err)
-	}
-	type pending struct {
-		rowID int64
-		msg   outbox.Message
-	}
-	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pending, error) {
-		var p pending
-		var data []byte
-		err := r.Scan(&p.rowID, &p.msg.ID, &p.msg.Topic, &p.msg.Type, &data, &p.msg.CreatedAt)
-		p.msg.Data = data
-		return p, err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("drain outbox: %w", err)
-	}
-	sent := 0
-	var sendErr error
-	for _, p := range batch {
-		if sendErr = send(ctx, p.msg); sendErr != nil {
-			msg := sendErr.Error()
-			if len(msg) > 1000 {
-				msg = msg[:1000]
-			}
-			if _, err := tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, p.rowID, msg); err != nil {
-				return 0, fmt.Errorf("drain outbox: %w", err)
-			}
-			break
-		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, p.rowID); err != nil {
-			return 0, fmt.Errorf("drain outbox: %w", err)
-		}
-		sent++
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("drain outbox: %w", err)
-	}
-	return sent, sendErr
-}
-
 // ---- housekeeping ----
 
 // Prune deletes what no longer matters: attempts older than the throttling
-// window, expired refresh tokens, and events published a week ago.
+// window and expired refresh tokens.
 func (db *DB) Prune(ctx context.Context, loginWindow time.Duration) error {
 	for _, q := range []struct {
 		sql  string
@@ -342,7 +274,6 @@ func (db *DB) Prune(ctx context.Context, loginWindow time.Duration) error {
 	}{
 		{`DELETE FROM login_attempts WHERE attempted_at <= now() - $1 * interval '1 microsecond'`, []any{micros(loginWindow)}},
 		{`DELETE FROM refresh_tokens WHERE expires_at <= now()`, nil},
-		{`DELETE FROM outbox WHERE published_at <= now() - interval '7 days'`, nil},
 	} {
 		if _, err := db.pool.Exec(ctx, q.sql, q.args...); err != nil {
 			return fmt.Errorf("prune: %w", err)

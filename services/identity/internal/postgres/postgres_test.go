@@ -13,11 +13,13 @@ import (
 
 	"tenflix/services/identity/internal/account"
 	"tenflix/services/identity/internal/dbtest"
-	"tenflix/services/identity/internal/outbox"
+	"tenflix/services/identity/internal/postgres"
 	"tenflix/services/identity/internal/token"
 	"tenflix/services/identity/migrations"
 )
 
+// newUser creates an account the way production does: a state transaction
+// through the sidecar (its stand-in), on the real table.
 func newUser(t *testing.T, db *dbtest.Database, email string, roles ...string) account.User {
 	t.Helper()
 	if len(roles) == 0 {
@@ -25,8 +27,7 @@ func newUser(t *testing.T, db *dbtest.Database, email string, roles ...string) a
 	}
 	u := account.User{ID: uuid.NewString(), Email: email, Name: "Someone", PasswordHash: "$argon2id$x",
 		Roles: roles, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
-	ev, _ := outbox.New(uuid.NewString(), "users", "t", map[string]string{"id": u.ID}, u.CreatedAt)
-	if err := db.CreateUser(context.Background(), u, ev); err != nil {
+	if err := db.Users.Create(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -39,29 +40,58 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 }
 
+func TestMigrateNeedsDaprdsTable(t *testing.T) {
+	db, err := postgres.Open(context.Background(), dbtest.NewEmpty(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Migrate(context.Background(), migrations.FS)
+	if err == nil || !strings.Contains(err.Error(), "identity_state missing") {
+		t.Fatalf("Migrate without daprd's table = %v, want it named", err)
+	}
+}
+
+// daprInsert writes a document as daprd's first-write upsert does.
+const daprInsert = `INSERT INTO identity_state (key, value, isbinary) VALUES ($1, $2, false)`
+
+func doc(id, email, roles string) string {
+	return fmt.Sprintf(`{"id":%q,"email":%q,"name":"x","passwordHash":"h","roles":%s,"createdAt":"2026-01-02T03:04:05Z"}`, id, email, roles)
+}
+
 func TestEmailIsUniqueIgnoringCase(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
 	u := newUser(t, db, "Ann@Example.com")
 
-	ev, _ := outbox.New(uuid.NewString(), "users", "t", nil, time.Now())
 	dup := u
 	dup.ID, dup.Email = uuid.NewString(), "ann@EXAMPLE.COM"
-	if err := db.CreateUser(ctx, dup, ev); !errors.Is(err, account.ErrEmailTaken) {
-		t.Fatalf("CreateUser with the same email in other case: %v, want ErrEmailTaken", err)
+	if err := db.Users.Create(ctx, dup); !errors.Is(err, account.ErrEmailTaken) {
+		t.Fatalf("Create with the same email in other case: %v, want ErrEmailTaken", err)
 	}
-	if n := db.QueryInt(t, `SELECT count(*) FROM outbox`); n != 1 {
-		t.Fatalf("the failed registration left an outbox row: %d rows", n)
+	if n := len(db.Dapr.Published()); n != 1 {
+		t.Fatalf("%d events published, want only the first registration's", n)
+	}
+	if n := db.QueryInt(t, `SELECT count(*) FROM identity_state`); n != 1 {
+		t.Fatalf("%d rows in the state table, want the one account (no marker left)", n)
 	}
 	// The index itself, not only the code, refuses the duplicate.
-	err := db.TryExec(`INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, 'ANN@example.COM', 'x', 'h')`, uuid.NewString())
-	if err == nil || !strings.Contains(err.Error(), "users_email_lower_key") {
+	id := uuid.NewString()
+	err := db.TryExec(daprInsert, "user:"+id, doc(id, "ANN@example.COM", `["user"]`))
+	if err == nil || !strings.Contains(err.Error(), "identity_users_unique_email") {
 		t.Fatalf("direct duplicate insert: %v", err)
 	}
+	// Other rows of the table (daprd's outbox markers) are not accounts.
+	db.Exec(t, daprInsert, "outbox-"+uuid.NewString(), `"0"`)
+	db.Exec(t, daprInsert, "outbox-"+uuid.NewString(), `"0"`)
 
 	got, err := db.UserByEmail(ctx, "ANN@EXAMPLE.COM")
-	if err != nil || got.ID != u.ID || got.Email != "Ann@Example.com" || !got.CreatedAt.Equal(u.CreatedAt) {
+	if err != nil || got.ID != u.ID || got.Email != "Ann@Example.com" || got.Name != u.Name ||
+		got.PasswordHash != u.PasswordHash || !got.CreatedAt.Equal(u.CreatedAt) || strings.Join(got.Roles, ",") != "user" {
 		t.Fatalf("UserByEmail: %+v %v", got, err)
+	}
+	if got, err := db.UserByID(ctx, u.ID); err != nil || got.Email != u.Email {
+		t.Fatalf("UserByID: %+v %v", got, err)
 	}
 	if _, err := db.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, account.ErrNotFound) {
 		t.Fatalf("unknown email: %v", err)
@@ -71,13 +101,53 @@ func TestEmailIsUniqueIgnoringCase(t *testing.T) {
 	}
 }
 
-func TestOnlyKnownRolesAreStored(t *testing.T) {
+// Under the same unique email, concurrent registrations have one winner,
+// and only the winner's event is published.
+func TestConcurrentRegistrationsOfOneEmail(t *testing.T) {
 	db := dbtest.New(t)
-	for _, roles := range []string{`{user,superuser}`, `{}`, `{user,NULL}`, `{Admin}`} {
-		err := db.TryExec(`INSERT INTO users (id, email, display_name, password_hash, roles) VALUES ($1, $2, 'x', 'h', $3)`,
-			uuid.NewString(), uuid.NewString()+"@example.com", roles)
-		if err == nil || !strings.Contains(err.Error(), "users_roles_known") {
-			t.Errorf("roles %s: %v, want the users_roles_known check to refuse", roles, err)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = db.Users.Create(context.Background(), account.User{ID: uuid.NewString(),
+				Email: []string{"ann@example.com", "Ann@Example.com", "ANN@EXAMPLE.COM"}[i%3], Name: "Ann", PasswordHash: "h",
+				Roles: []string{account.RoleUser}, CreatedAt: time.Now().UTC()})
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, account.ErrEmailTaken):
+			t.Fatalf("unexpected: %v", err)
+		}
+	}
+	if won != 1 || len(db.Dapr.Published()) != 1 {
+		t.Fatalf("%d registrations won, %d events published; want 1 and 1", won, len(db.Dapr.Published()))
+	}
+}
+
+func TestOnlyValidAccountDocumentsAreStored(t *testing.T) {
+	db := dbtest.New(t)
+	id := uuid.NewString()
+	for name, value := range map[string]string{
+		"unknown role":       doc(id, "a@example.com", `["user","superuser"]`),
+		"no role":            doc(id, "a@example.com", `[]`),
+		"null role":          doc(id, "a@example.com", `["user",null]`),
+		"role case":          doc(id, "a@example.com", `["Admin"]`),
+		"roles not an array": doc(id, "a@example.com", `"user"`),
+		"no roles":           fmt.Sprintf(`{"id":%q,"email":"a@example.com","name":"x","passwordHash":"h"}`, id),
+		"no email":           fmt.Sprintf(`{"id":%q,"name":"x","passwordHash":"h","roles":["user"]}`, id),
+		"untrimmed email":    doc(id, " a@example.com", `["user"]`),
+		"no hash":            fmt.Sprintf(`{"id":%q,"email":"a@example.com","name":"x","passwordHash":"","roles":["user"]}`, id),
+		"id not the key's":   doc(uuid.NewString(), "a@example.com", `["user"]`),
+	} {
+		err := db.TryExec(daprInsert, "user:"+id, value)
+		if err == nil || !strings.Contains(err.Error(), "identity_user_document_valid") {
+			t.Errorf("%s: %v, want the identity_user_document_valid check to refuse", name, err)
 		}
 	}
 	newUser(t, db, "boss@example.com", account.RoleUser, account.RoleAdmin)
