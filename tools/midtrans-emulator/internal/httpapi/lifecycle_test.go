@@ -197,3 +197,19 @@ func TestHealthAndRecords(t *testing.T) {
 		t.Errorf("unknown record: %d", missing.StatusCode)
 	}
 }
+
+func TestSimulationWantsJSON(t *testing.T) {
+	e := startEmulator(t, "", newReceiver(t).URL, newClock())
+	e.create(t, "order-form")
+	resp, err := http.Post(e.url+"/simulate/order-form", "text/plain", strings.NewReader(`{"transaction_status":"settlement","payment_type":"gopay"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("text/plain simulation: %d", resp.StatusCode)
+	}
+	if tx := e.record(t, "order-form"); tx.Status != txn.None {
+		t.Errorf("status %s", tx.Status)
+	}
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"mime"
 	"net/http"
 
 	"tenflix/tools/midtrans-emulator/internal/store"
@@ -30,6 +31,9 @@ type delivery struct {
 // notification and waits for the webhook's answer, which it reports. It is
 // not authenticated: the Snap page in the browser calls it (loopback only).
 func (s *Server) simulate(w http.ResponseWriter, r *http.Request) {
+	if !jsonRequest(w, r) {
+		return
+	}
 	var req simulateRequest
 	if err := decode(r, &req); err != nil {
 		simulationError(w, &txn.Error{Code: 400, Message: err.Error()})
@@ -53,6 +57,9 @@ func (s *Server) simulate(w http.ResponseWriter, r *http.Request) {
 // resend is POST /simulate/{id}/notify: the current notification again, as
 // Midtrans sometimes duplicates one.
 func (s *Server) resend(w http.ResponseWriter, r *http.Request) {
+	if !jsonRequest(w, r) {
+		return
+	}
 	t, ok := s.view(r.PathValue("id"))
 	if !ok || t.Status == txn.None {
 		simulationError(w, txn.ErrNotFound)
@@ -75,6 +82,17 @@ func (s *Server) answerNotified(w http.ResponseWriter, r *http.Request, t txn.Tr
 		body["notification"] = out[0]
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// jsonRequest requires Content-Type application/json: a web page elsewhere
+// cannot then POST to the simulation without a CORS preflight, which the
+// emulator never grants.
+func jsonRequest(w http.ResponseWriter, r *http.Request) bool {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		simulationError(w, &txn.Error{Code: 400, Message: "Content-Type must be application/json"})
+		return false
+	}
+	return true
 }
 
 func (s *Server) refuseSimulation(w http.ResponseWriter, err error) {
