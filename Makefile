@@ -12,7 +12,7 @@ DAPR_VERSION := 1.14.0
 # agree with it.
 SERVICES  := $(shell sed -n 's/^  - appID: *//p' dapr/dapr.yaml)
 # Modules tested by `make test`; each builds and tests on its own (GOWORK=off).
-MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed tools/deadletter
+MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed tools/deadletter tools/midtrans-emulator
 GO        := go
 export GOFLAGS := -buildvcs=false
 # Topics published before anything subscribes to them (devstack creates the
@@ -50,6 +50,7 @@ build: build-daprd
 	@mkdir -p $(BIN)
 	cd tools/devstack && GOWORK=off $(GO) build -o $(BIN)/devstack .
 	cd tools/seed && GOWORK=off $(GO) build -o $(BIN)/seed .
+	cd tools/midtrans-emulator && GOWORK=off $(GO) build -o $(BIN)/midtrans-emulator .
 	@for s in $(SERVICES); do \
 	  echo "build $$s"; (cd services/$$s && $(GO) build -o $(BIN)/$$s .); \
 	done

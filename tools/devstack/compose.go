@@ -25,7 +25,7 @@ func composeEnv(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	dir := filepath.Join(o.root, ".compose")
 	secrets := filepath.Join(dir, "secrets.json")
-	if err := writeSecrets(filepath.Join(o.root, "dapr", "secrets.compose.json"), secrets, ""); err != nil {
+	if err := writeSecrets(filepath.Join(o.root, "dapr", "secrets.compose.json"), secrets, "", nil); err != nil {
 		return err
 	}
 	// The daprd and sentry images run as a non-root user, which must read

@@ -126,7 +126,7 @@ func TestWriteSecrets(t *testing.T) {
 	if err := os.WriteFile(src, []byte(template), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeSecrets(src, dst, "_e2e1"); err != nil {
+	if err := writeSecrets(src, dst, "_e2e1", nil); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(dst)
@@ -160,7 +160,7 @@ func TestWriteSecrets(t *testing.T) {
 	if err := os.WriteFile(src, []byte(template), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeSecrets(src, dst, "_e2e2"); err != nil {
+	if err := writeSecrets(src, dst, "_e2e2", nil); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ = os.ReadFile(dst)

@@ -45,8 +45,9 @@ func generated(s string) (string, error) {
 // template's new top-level keys to it; values already in dst are the
 // developer's and are kept. In every value it writes, a postgres URL gets
 // suffix appended to its database name, so that a test run can have databases
-// of its own.
-func writeSecrets(src, dst, suffix string) error {
+// of its own. overrides replace template and existing values alike (a real
+// Midtrans sandbox key from the environment: see midtrans.go).
+func writeSecrets(src, dst, suffix string, overrides map[string]string) error {
 	template, err := readSecrets(src)
 	if err != nil {
 		return fmt.Errorf("secrets template: %w", err)
@@ -76,10 +77,18 @@ func writeSecrets(src, dst, suffix string) error {
 		current[k] = v
 		added = append(added, k)
 	}
-	if len(added) == 0 {
+	var overridden []string
+	for k, v := range overrides {
+		if current[k] != v {
+			current[k] = v
+			overridden = append(overridden, k)
+		}
+	}
+	if len(added) == 0 && len(overridden) == 0 {
 		return nil
 	}
 	slices.Sort(added)
+	slices.Sort(overridden)
 	out, err := json.MarshalIndent(current, "", "  ")
 	if err != nil {
 		return err
@@ -87,9 +96,12 @@ func writeSecrets(src, dst, suffix string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if exists {
+	switch {
+	case len(overridden) > 0:
+		slog.Info("set secrets from the environment", "file", dst, "keys", overridden, "added", added)
+	case exists:
 		slog.Info("added new secrets from the template", "file", dst, "keys", added, "db_suffix", suffix)
-	} else {
+	default:
 		slog.Info("wrote secrets", "file", dst, "from", src, "db_suffix", suffix)
 	}
 	return os.WriteFile(dst, append(out, '\n'), 0o600)

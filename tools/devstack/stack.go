@@ -41,9 +41,10 @@ type sidecarSettings struct {
 }
 
 // startStack starts, for every app, its sidecar and then the app itself,
-// each with the app's own pair of API tokens. On error, whatever was started
-// is stopped again.
-func startStack(apps []app, set sidecarSettings, tokens map[string]appTokens) (*stack, error) {
+// each with the app's own pair of API tokens and whatever extraEnv (by app
+// id) adds to that app's environment. On error, whatever was started is
+// stopped again.
+func startStack(apps []app, set sidecarSettings, tokens map[string]appTokens, extraEnv map[string][]string) (*stack, error) {
 	s := &stack{apps: apps, sidecars: map[string]*proc{}, procs: map[string]*proc{}}
 	for _, a := range apps {
 		t := tokens[a.ID].env()
@@ -63,7 +64,7 @@ func startStack(apps []app, set sidecarSettings, tokens map[string]appTokens) (*
 		}
 		s.sidecars[a.ID] = sidecar
 
-		p, err := startProc(a.ID, a.Command, a.Dir, appEnv(a, t),
+		p, err := startProc(a.ID, a.Command, a.Dir, appEnv(a, t, extraEnv[a.ID]),
 			filepath.Join(set.logDir, a.ID+".log"), filepath.Join(set.pidDir, a.ID+".pid"))
 		if err != nil {
 			s.stop()
@@ -116,8 +117,9 @@ func daprdArgs(set sidecarSettings, a app) []string {
 }
 
 // appEnv is what the Dapr CLI would give the app: the parent env, the run
-// file's env, and where to find its sidecar.
-func appEnv(a app, tokens []string) []string {
+// file's env, and where to find its sidecar; then what devstack adds for
+// this app (extra) and its tokens.
+func appEnv(a app, tokens, extra []string) []string {
 	env := os.Environ()
 	for _, k := range slices.Sorted(maps.Keys(a.Env)) {
 		env = append(env, k+"="+a.Env[k])
@@ -128,6 +130,7 @@ func appEnv(a app, tokens []string) []string {
 		"DAPR_HTTP_PORT="+strconv.Itoa(a.DaprHTTPPort),
 		"DAPR_GRPC_PORT="+strconv.Itoa(a.DaprGRPCPort),
 	)
+	env = append(env, extra...)
 	return append(env, tokens...) // later entries win in os/exec
 }
 

@@ -31,7 +31,17 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	if err := checkCommands(apps); err != nil {
 		return err
 	}
-	stopInfra, err := claimAndStartInfra(ctx, o, stackPorts(apps))
+	// Without a real sandbox key, payments go to the Midtrans emulator.
+	emulated := midtransSandboxKey() == ""
+	ports := stackPorts(apps)
+	var emulatorBin string
+	if emulated {
+		if emulatorBin, err = findBinary(o.root, "midtrans-emulator"); err != nil {
+			return err
+		}
+		ports = append(ports, portUse{midtransEmulatorPort, "midtrans-emulator"})
+	}
+	stopInfra, err := claimAndStartInfra(ctx, o, ports)
 	if err != nil {
 		return err
 	}
@@ -48,11 +58,20 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	defer stopAll([]*proc{sentry}, stopGrace) // last: sidecars renew their certificates with it
+	var emulator *proc
+	if emulated {
+		if emulator, err = startMidtransEmulator(ctx, newEmulatorSettings(emulatorBin, o.data, apps)); err != nil {
+			return err
+		}
+		defer stopAll([]*proc{emulator}, stopGrace) // after the apps, which call it
+	} else {
+		slog.Info("MIDTRANS_SERVER_KEY is set: payment talks to Midtrans' sandbox, no emulator")
+	}
 	set := sidecarSettings{
 		daprd: daprd, workDir: daprdDir, logDir: logDir, pidDir: filepath.Join(o.data, "pids"),
 		sentryAddr: sentryAddr, trustAnchors: anchors, metrics: o.metrics,
 	}
-	st, err := startStack(apps, set, tokens)
+	st, err := startStack(apps, set, tokens, midtransAppEnv(emulated))
 	if err != nil {
 		return err
 	}
@@ -68,6 +87,9 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	// From here on a crash is restarted, not final.
 	sentry.supervise()
+	if emulator != nil {
+		emulator.supervise()
+	}
 	st.supervise()
 
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -79,6 +101,11 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	w.Flush()
 	printInfra(stdout, o)
+	if emulated {
+		fmt.Fprintf(stdout, "midtrans: http://%s (emulator: Snap pages, POST /simulate/{order_id}, GET /emulator/transactions/{order_id}; logs/midtrans-emulator.log)\n", midtransEmulatorAddr)
+	} else {
+		fmt.Fprintln(stdout, "midtrans: Midtrans' sandbox (MIDTRANS_SERVER_KEY is set)")
+	}
 	if o.metrics {
 		fmt.Fprintf(stdout, "metrics:  on (TENFLIX_METRICS=1): daprd 1.14 serves them on every interface, ports %d-%d\n",
 			apps[0].MetricsPort, apps[len(apps)-1].MetricsPort)
