@@ -224,7 +224,8 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 		db.Close()
 		return nil, err
 	}
-	handler := httpapi.Routes(httpapi.Config{Log: log, AppToken: s.AppAPIToken, Issuer: s.OIDCIssuer, JWKS: keys.JWKS(), Verifier: verifier}, a)
+	handler := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
+	httpapi.Routes(handler, httpapi.Deps{Log: log, App: a, Issuer: s.OIDCIssuer, JWKS: keys.JWKS(), Verifier: verifier})
 	return &server{log: log, db: db, handler: handler, app: a, keys: keys}, nil
 }
 

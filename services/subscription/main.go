@@ -142,6 +142,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	}
 
 	a := app.New(statestore.New(dapr, s.StateStore), db, app.Options{ExpiryBatch: s.ExpiryBatch, Log: log})
-	engine := httpapi.Routes(log, s.AppAPIToken, verifier, a)
+	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
+	httpapi.Routes(engine, httpapi.Deps{Log: log, Verifier: verifier, App: a})
 	return httpserver.Run(ctx, log, "127.0.0.1:"+strconv.Itoa(s.Port), engine)
 }

@@ -85,7 +85,7 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 			phase1[i] = &fault{buyer: users[i], id: id}
 		}
 	})
-	mustStatus(t, asAdmin(t, http.MethodDelete, "/api/v1/subscription/plans/"+doomed.ID, nil), http.StatusOK)
+	mustStatus(t, asAdmin(t, http.MethodDelete, "/api/v1/subscription/plans/"+doomed.ID, nil), http.StatusNoContent)
 	parallel(t, buyers, 4, func(i int) {
 		f := phase1[i]
 		if f == nil {

@@ -64,7 +64,7 @@ func TestPaidOrderThatCannotBeGrantedIsRefunded(t *testing.T) {
 	refundable, manual := newViewer(t), newViewer(t)
 	o1 := placeOrder(t, refundable, p.ID)
 	o2 := placeOrder(t, manual, p.ID)
-	mustStatus(t, asAdmin(t, http.MethodDelete, "/api/v1/subscription/plans/"+p.ID, nil), http.StatusOK)
+	mustStatus(t, asAdmin(t, http.MethodDelete, "/api/v1/subscription/plans/"+p.ID, nil), http.StatusNoContent)
 	// New orders cannot use a deactivated plan.
 	mustRefuse(t, newViewer(t).do(t, http.MethodPost, "/api/v1/orders", map[string]string{"planId": p.ID}),
 		http.StatusConflict, "plan_inactive")
@@ -157,7 +157,7 @@ func TestWebhookRefusesForgedAndIgnoresStaleNotifications(t *testing.T) {
 	pay(t, o.Order.ID, "settlement", "accept", "gopay")
 	waitStatus(t, v, o.Order.ID, "COMPLETED")
 	for range 3 { // Midtrans resends
-		mustStatus(t, call(t, http.MethodPost, midtrans+"/simulate/"+o.Order.ID+"/notify", nil), http.StatusOK)
+		mustStatus(t, call(t, http.MethodPost, midtrans+"/simulate/"+o.Order.ID+"/notify", map[string]string{}), http.StatusOK)
 	}
 	// An old "pending", signed, arriving late.
 	mustStatus(t, webhook(t, notification(o.Order.ID, "201", "pending", "65000.00", key)), http.StatusOK)

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"tenflix/platform/httpserver"
 	"testing"
 	"time"
 
@@ -95,7 +96,8 @@ func newEnvWith(t testing.TB, change func(*app.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.Routes(httpapi.Config{Log: log, AppToken: appToken, Issuer: issuer, JWKS: keys.JWKS(), Verifier: v}, a)
+	h := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: appToken})
+	httpapi.Routes(h, httpapi.Deps{Log: log, App: a, Issuer: issuer, JWKS: keys.JWKS(), Verifier: v})
 	return &env{t: t, db: db, h: h, keys: keys}
 }
 

@@ -10,28 +10,27 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tenflix/platform/authn"
-	"tenflix/platform/httpserver"
 	"tenflix/services/identity/internal/app"
 )
 
 // Prefix of the auth API.
 const Prefix = "/api/v1/auth"
 
-// Config is what the routes need besides the use cases.
-type Config struct {
-	Log      *slog.Logger
-	AppToken string // APP_API_TOKEN: required from the sidecar on every call
-	Issuer   string // OIDC issuer URL, without trailing slash
-	JWKS     []byte // public keys, JSON
+// Deps is what the routes need.
+type Deps struct {
+	Log    *slog.Logger
+	App    *app.App
+	Issuer string // OIDC issuer URL, without trailing slash
+	JWKS   []byte // public keys, JSON
 	// Verifier checks the access tokens of the routes that act for a user
 	// (identity's own tokens, verified with its own key set).
 	Verifier authn.TokenVerifier
 }
 
-// Routes builds the engine with every route of the service.
-func Routes(cfg Config, a *app.App) *gin.Engine {
-	r := httpserver.NewEngine(httpserver.Options{Log: cfg.Log, AppAPIToken: cfg.AppToken})
-	h := &handlers{app: a, jwks: cfg.JWKS, discovery: discovery(cfg.Issuer)}
+// Routes mounts every route of the service on r (built by
+// httpserver.NewEngine, which checks the sidecar's app token).
+func Routes(r gin.IRouter, d Deps) {
+	h := &handlers{app: d.App, jwks: d.JWKS, discovery: discovery(d.Issuer)}
 
 	r.GET("/.well-known/openid-configuration", h.openIDConfiguration)
 	r.GET("/.well-known/jwks.json", h.jwksDocument)
@@ -40,8 +39,7 @@ func Routes(cfg Config, a *app.App) *gin.Engine {
 	api.POST("/register", h.register)
 	api.POST("/token", h.token)
 	api.POST("/logout", h.logout)
-	api.GET("/me", authn.Authenticate(cfg.Verifier), h.me)
-	return r
+	api.GET("/me", authn.Authenticate(d.Verifier), h.me)
 }
 
 // discovery is the OpenID Provider metadata: only what this provider does.

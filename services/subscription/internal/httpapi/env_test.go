@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"tenflix/platform/httpserver"
 	"testing"
 	"time"
 
@@ -46,7 +47,9 @@ func newEnv(t *testing.T) *env {
 	api, dapr := postgrestest.NewStateAPI(t, pool)
 	e := &env{iss: authntest.NewIssuer(t), api: api, now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	a := app.New(statestore.New(dapr, postgrestest.StateStore), db, app.Options{Now: e.clock})
-	e.h = httpapi.Routes(slog.New(slog.DiscardHandler), appToken, e.iss.Verifier(t), a)
+	engine := httpserver.NewEngine(httpserver.Options{Log: slog.New(slog.DiscardHandler), AppAPIToken: appToken})
+	httpapi.Routes(engine, httpapi.Deps{Log: slog.New(slog.DiscardHandler), Verifier: e.iss.Verifier(t), App: a})
+	e.h = engine
 	return e
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tenflix/platform/authn"
-	"tenflix/platform/httpserver"
 	"tenflix/platform/subscriber"
 	"tenflix/services/subscription/internal/app"
 )
@@ -26,16 +25,24 @@ const (
 	ExpiryCronBinding = "subscription-expiry-cron"
 )
 
-// Routes builds the engine with every route of the service. The sidecar's
-// app token (checked by the engine) says a request came through Dapr; on
+// Deps is what the routes need.
+type Deps struct {
+	Log      *slog.Logger
+	Verifier authn.TokenVerifier // checks the bearer token of every public route
+	App      *app.App
+}
+
+// Routes mounts every route of the service on r (built by
+// httpserver.NewEngine). The sidecar's app token (checked by the engine) says a request came through Dapr; on
 // public routes the bearer token, checked by verifier, says who sent it.
 // Internal, event and cron routes have no user behind them: there the app
 // token is the check, and daprd's accessControl says which apps may invoke.
-func Routes(log *slog.Logger, appToken string, verifier authn.TokenVerifier, a *app.App) *gin.Engine {
-	r := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: appToken})
-	h := &handlers{app: a, log: log}
+func Routes(r gin.IRouter, d Deps) {
+	log, verifier := d.Log, d.Verifier
+	h := &handlers{app: d.App, log: log}
 
 	r.POST(OrderPaidRoute, subscriber.Handle(log, h.orderPaid))
+	r.POST(subscriber.IgnoredRoute, subscriber.Ignore)
 	r.POST("/"+ExpiryCronBinding, h.expire)
 
 	internal := r.Group("/internal")
@@ -51,5 +58,4 @@ func Routes(log *slog.Logger, appToken string, verifier authn.TokenVerifier, a *
 	api.PUT("/plans/:id", admin, h.updatePlan)
 	api.DELETE("/plans/:id", admin, h.deletePlan)
 	api.GET("/me", h.me)
-	return r
 }
