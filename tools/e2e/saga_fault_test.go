@@ -100,7 +100,8 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 			simulate(t, f.id, "settlement", "accept", "bank_transfer")
 		default:
 			f.flow = "cancel"
-			simulate(t, f.id, []string{"deny", "expire", "cancel"}[i%3], "", "credit_card")
+			simulate(t, f.id, "pending", "", "gopay")
+			simulate(t, f.id, []string{"deny", "expire", "cancel"}[i%3], "", "gopay")
 		}
 		record(f)
 	})
@@ -118,6 +119,7 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 			f := &fault{buyer: users[i], id: id, flow: "complete"}
 			if attempt == 0 && i%5 < 2 {
 				f.flow = "cancel"
+				simulate(t, id, "pending", "", "gopay")
 				simulate(t, id, "cancel", "", "gopay")
 				record(f)
 				if !waitFinal(t, f, 3*time.Minute) {
