@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,6 +39,8 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 		t.Skip("fault test")
 	}
 	const buyers = 85 // x (doomed + second + a third for the cancelled) >= 200 orders
+	// The whole test is bounded: every wait below gives up at this time.
+	faultDeadline = time.Now().Add(8 * time.Minute)
 	doomed := createPlan(t, 35000, 0, 30) // deactivated before it is paid: refunds
 	kept := createPlan(t, 55000, 49000, 30)
 
@@ -133,11 +136,15 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 		}
 	})
 	stopFaults()
+	waitListening(t, orderApp, paymentApp, subApp)
 	t.Logf("faults: %d processes killed; %d order placements failed and were retried", kills.Load(), placeFailures.Load())
 
 	// After the faults the sweep (normally the cron binding) drives whatever
 	// lost its event to the end.
 	deadline := time.Now().Add(4 * time.Minute)
+	if deadline.After(faultDeadline.Add(2 * time.Minute)) {
+		deadline = faultDeadline.Add(2 * time.Minute)
+	}
 	for {
 		pending := 0
 		for _, f := range orders {
@@ -157,7 +164,7 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 			}
 			break
 		}
-		sweep(t, "0s")
+		trySweep()
 		time.Sleep(3 * time.Second)
 	}
 	if len(orders) < 200 {
@@ -221,6 +228,9 @@ func checkSagaConsistency(t *testing.T, orders []*fault) {
 // through, whose id the history holds.
 func placeWithRetry(t testing.TB, v viewer, planID string, failures *atomic.Int64) string {
 	for range 30 {
+		if time.Now().After(faultDeadline) {
+			break
+		}
 		r := v.do(t, http.MethodPost, "/api/v1/orders", map[string]string{"planId": planID})
 		if r.Status == http.StatusCreated {
 			var o orderCreated
@@ -262,20 +272,50 @@ func simulate(t testing.TB, orderID, status, fraud, paymentType string) {
 	t.Errorf("simulate %s %s failed", orderID, status)
 }
 
+// faultDeadline bounds every wait of the fault test.
+var faultDeadline time.Time
+
 func waitFinal(t testing.TB, f *fault, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
+	if deadline.After(faultDeadline) {
+		deadline = faultDeadline
+	}
 	for time.Now().Before(deadline) {
 		if d, r := readOrder(t, f.buyer, f.id); r.Status == http.StatusOK && final(d.Order.Status) {
 			f.status = d.Order.Status
 			return true
 		}
 		if rand.IntN(10) == 0 {
-			sweep(t, "0s")
+			trySweep()
 		}
 		time.Sleep(time.Second)
 	}
 	t.Errorf("order %s (%s) not final after %s", f.id, f.flow, timeout)
 	return false
+}
+
+// waitListening waits until every app (restarted after a kill) accepts
+// connections again.
+func waitListening(t testing.TB, urls ...string) {
+	for _, u := range urls {
+		eventually(t, 90*time.Second, u+" listening", func() bool {
+			c, err := net.DialTimeout("tcp", strings.TrimPrefix(u, "http://"), time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+	}
+}
+
+// trySweep runs order's sweep now (as its cron binding would), ignoring
+// failures: order may be down at that moment.
+func trySweep() {
+	req, _ := http.NewRequest(http.MethodPost, orderApp+"/order-sweep-cron", nil)
+	req.Header.Set("dapr-api-token", appToken("order"))
+	if resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req); err == nil {
+		resp.Body.Close()
+	}
 }
 
 // parallel runs f(0..n-1) on width goroutines.
