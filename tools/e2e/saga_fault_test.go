@@ -38,41 +38,23 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
 	}
-	const buyers = 85 // x (doomed + second + a third for the cancelled) >= 200 orders
+	const buyers = 85 // per plan: 85 (refund or cancel) + 85 (complete or cancel) + 34 again >= 200 orders
 	// The whole test is bounded: every wait below gives up at this time.
-	faultDeadline = time.Now().Add(8 * time.Minute)
+	faultDeadline = time.Now().Add(9 * time.Minute)
 	doomed := createPlan(t, 35000, 0, 30) // deactivated before it is paid: refunds
 	kept := createPlan(t, 55000, 49000, 30)
 
-	users := make([]viewer, buyers)
-	parallel(t, buyers, 4, func(i int) { users[i] = newViewer(t) })
+	first := make([]viewer, buyers)  // buy the doomed plan
+	second := make([]viewer, buyers) // buy the kept plan
+	parallel(t, 2*buyers, 4, func(i int) {
+		if i < buyers {
+			first[i] = newViewer(t)
+		} else {
+			second[i-buyers] = newViewer(t)
+		}
+	})
 
-	stop := make(chan struct{})
-	var kills atomic.Int64
-	killerDone := make(chan struct{})
-	go func() {
-		defer close(killerDone)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Duration(2000+rand.IntN(3000)) * time.Millisecond):
-			}
-			name := sagaProcesses[rand.IntN(len(sagaProcesses))]
-			if pid := readPIDIfAny(filepath.Join(stack.root, ".data", "pids", name+".pid")); pid > 0 &&
-				syscall.Kill(pid, syscall.SIGKILL) == nil {
-				kills.Add(1)
-			}
-		}
-	}()
-	faultsRunning := true
-	stopFaults := func() {
-		if faultsRunning {
-			close(stop)
-			<-killerDone
-			faultsRunning = false
-		}
-	}
+	stopFaults, kills := startKilling(t)
 	defer stopFaults()
 
 	var mu sync.Mutex
@@ -80,17 +62,17 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 	var placeFailures atomic.Int64
 	record := func(f *fault) { mu.Lock(); orders = append(orders, f); mu.Unlock() }
 
-	// Phase 1: everyone orders the doomed plan; it is deactivated; then they
-	// pay (refund, or refund-failed for a bank transfer) or do not (cancel).
-	phase1 := make([]*fault, buyers)
+	// Flow 2 and 3: the doomed plan is ordered, deactivated, then paid
+	// (refund; refund-failed for a bank transfer) or not (cancel).
+	doomedOrders := make([]*fault, buyers)
 	parallel(t, buyers, 4, func(i int) {
-		if id := placeWithRetry(t, users[i], doomed.ID, &placeFailures); id != "" {
-			phase1[i] = &fault{buyer: users[i], id: id}
+		if id := placeWithRetry(t, first[i], doomed.ID, &placeFailures); id != "" {
+			doomedOrders[i] = &fault{buyer: first[i], id: id}
 		}
 	})
 	mustStatus(t, asAdmin(t, http.MethodDelete, "/api/v1/subscription/plans/"+doomed.ID, nil), http.StatusNoContent)
 	parallel(t, buyers, 4, func(i int) {
-		f := phase1[i]
+		f := doomedOrders[i]
 		if f == nil {
 			return
 		}
@@ -108,43 +90,39 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 		}
 		record(f)
 	})
-	// Phase 2 and 3: once the first order is final, a second one on the kept
-	// plan: paid (complete) or cancelled, and the cancelled buyers buy again.
+	// Flow 1 and 3: the kept plan is paid (complete), or cancelled and then
+	// bought again once the cancellation is final.
 	parallel(t, buyers, 4, func(i int) {
-		if f := phase1[i]; f != nil && !waitFinal(t, f, 3*time.Minute) {
+		id := placeWithRetry(t, second[i], kept.ID, &placeFailures)
+		if id == "" {
 			return
 		}
-		for attempt := range 2 {
-			id := placeWithRetry(t, users[i], kept.ID, &placeFailures)
-			if id == "" {
-				return
-			}
-			f := &fault{buyer: users[i], id: id, flow: "complete"}
-			if attempt == 0 && i%5 < 2 {
-				f.flow = "cancel"
-				simulate(t, id, "pending", "", "gopay")
-				simulate(t, id, "cancel", "", "gopay")
-				record(f)
-				if !waitFinal(t, f, 3*time.Minute) {
-					return
-				}
-				continue
-			}
+		f := &fault{buyer: second[i], id: id, flow: "complete"}
+		record(f)
+		if i%5 >= 2 {
 			simulate(t, id, "settlement", "accept", "qris")
-			record(f)
 			return
+		}
+		f.flow = "cancel"
+		simulate(t, id, "pending", "", "gopay")
+		simulate(t, id, "cancel", "", "gopay")
+		if !waitFinal(t, f, 2*time.Minute) {
+			return
+		}
+		if again := placeWithRetry(t, second[i], kept.ID, &placeFailures); again != "" {
+			record(&fault{buyer: second[i], id: again, flow: "complete"})
+			simulate(t, again, "settlement", "accept", "qris")
 		}
 	})
 	stopFaults()
 	waitListening(t, orderApp, paymentApp, subApp)
-	t.Logf("faults: %d processes killed; %d order placements failed and were retried", kills.Load(), placeFailures.Load())
+	t.Logf("faults: %d processes killed while %d orders were placed and paid; %d placements failed and were retried",
+		kills.Load(), len(orders), placeFailures.Load())
 
 	// After the faults the sweep (normally the cron binding) drives whatever
 	// lost its event to the end.
-	deadline := time.Now().Add(4 * time.Minute)
-	if deadline.After(faultDeadline.Add(2 * time.Minute)) {
-		deadline = faultDeadline.Add(2 * time.Minute)
-	}
+	converged := time.Now()
+	deadline := faultDeadline
 	for {
 		pending := 0
 		for _, f := range orders {
@@ -160,17 +138,42 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 		}
 		if pending == 0 || time.Now().After(deadline) {
 			if pending > 0 {
-				t.Errorf("%d of %d orders not final 4 minutes after the faults", pending, len(orders))
+				t.Errorf("%d of %d orders not final %s after the faults", pending, len(orders), time.Since(converged).Round(time.Second))
 			}
 			break
 		}
 		trySweep()
 		time.Sleep(3 * time.Second)
 	}
+	t.Logf("all final %s after the faults stopped", time.Since(converged).Round(time.Second))
 	if len(orders) < 200 {
 		t.Errorf("only %d orders placed, want >= 200", len(orders))
 	}
 	checkSagaConsistency(t, orders)
+}
+
+// startKilling SIGKILLs one of the saga's processes every 3 to 6 s until
+// stopped (devstack restarts each); stop may be called more than once.
+func startKilling(t testing.TB) (stop func(), kills *atomic.Int64) {
+	kills = new(atomic.Int64)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-time.After(time.Duration(3000+rand.IntN(3000)) * time.Millisecond):
+			}
+			name := sagaProcesses[rand.IntN(len(sagaProcesses))]
+			if pid := readPIDIfAny(filepath.Join(stack.root, ".data", "pids", name+".pid")); pid > 0 &&
+				syscall.Kill(pid, syscall.SIGKILL) == nil {
+				kills.Add(1)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(quit); <-done }) }, kills
 }
 
 // checkSagaConsistency compares each order with its payment, its
