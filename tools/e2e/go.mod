@@ -1,13 +1,19 @@
 module tenflix/tools/e2e
 
-go 1.26
+go 1.26.0
 
-require github.com/dapr/go-sdk v1.11.0
+require (
+	github.com/dapr/go-sdk v1.11.0
+	github.com/twmb/franz-go v1.22.3
+)
 
 require (
 	github.com/dapr/dapr v1.14.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/kr/pretty v0.3.1 // indirect
+	github.com/pierrec/lz4/v4 v4.1.33 // indirect
+	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
 	go.opentelemetry.io/otel v1.27.0 // indirect
 	golang.org/x/net v0.26.0 // indirect
 	golang.org/x/sys v0.21.0 // indirect
