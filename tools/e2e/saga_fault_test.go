@@ -56,6 +56,7 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 
 	stopFaults, kills := startKilling(t)
 	defer stopFaults()
+	faultsFrom := time.Now()
 
 	var mu sync.Mutex
 	var orders []*fault
@@ -106,10 +107,13 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 		simulate(t, id, "pending", "", "gopay")
 		simulate(t, id, "cancel", "", "gopay")
 	})
+	// The sagas run on (outbox hops of a second or more each) while the
+	// faults go on for a minute at least.
+	time.Sleep(time.Until(faultsFrom.Add(time.Minute)))
 	stopFaults()
 	waitListening(t, orderApp, paymentApp, subApp)
-	t.Logf("faults: %d processes killed while %d orders were placed and paid; %d placements failed and were retried",
-		kills.Load(), len(orders), placeFailures.Load())
+	t.Logf("faults: %d processes killed in %s while %d orders were placed, paid and processed; %d placements failed and were retried",
+		kills.Load(), time.Since(faultsFrom).Round(time.Second), len(orders), placeFailures.Load())
 
 	// After the faults the sweep (normally the cron binding) drives whatever
 	// lost its event to the end.
@@ -144,7 +148,7 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 	checkSagaConsistency(t, orders)
 }
 
-// startKilling SIGKILLs one of the saga's processes every 3 to 6 s until
+// startKilling SIGKILLs one of the saga's processes every 2 to 4 s until
 // stopped (devstack restarts each); stop may be called more than once.
 func startKilling(t testing.TB) (stop func(), kills *atomic.Int64) {
 	kills = new(atomic.Int64)
@@ -155,7 +159,7 @@ func startKilling(t testing.TB) (stop func(), kills *atomic.Int64) {
 			select {
 			case <-quit:
 				return
-			case <-time.After(time.Duration(3000+rand.IntN(3000)) * time.Millisecond):
+			case <-time.After(time.Duration(2000+rand.IntN(2000)) * time.Millisecond):
 			}
 			name := sagaProcesses[rand.IntN(len(sagaProcesses))]
 			if pid := readPIDIfAny(filepath.Join(stack.root, ".data", "pids", name+".pid")); pid > 0 &&
