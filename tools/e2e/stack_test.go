@@ -110,9 +110,9 @@ func (s *stackProcess) start() error {
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Tests sign in more often than a person would.
 	s.cmd.Env = append(os.Environ(), "AUTH_RATE_PER_MINUTE=6000", "AUTH_RATE_BURST=1000",
-		// Orders untouched for 5 s are swept by the cron binding (once a
+		// Orders untouched for 15 s are swept by the cron binding (once a
 		// minute), so that a lost event is repaired within a test's time.
-		"SWEEP_AFTER=5s")
+		"SWEEP_AFTER=15s")
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start devstack: %w", err)
 	}
