@@ -51,7 +51,7 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault test")
 	}
-	const buyers = 100 // per plan: 100 (refund, refund-failed or cancel) + 100 (complete or cancel)
+	const buyers = 105 // per plan: 105 (refund, refund-failed or cancel) + 105 (complete or cancel)
 	// The whole test is bounded: every wait below gives up at this time.
 	faultDeadline = time.Now().Add(9 * time.Minute)
 	doomed := createPlan(t, 35000, 0, 30) // deactivated before it is paid: refunds
@@ -240,7 +240,7 @@ func checkSagaConsistency(t *testing.T, orders []*fault) {
 // a 5xx is tried again; an order_pending means an earlier attempt got
 // through, whose id the history holds.
 func placeWithRetry(t testing.TB, v viewer, planID string, failures *atomic.Int64) string {
-	for range 30 {
+	for range 60 {
 		if time.Now().After(faultDeadline) {
 			break
 		}
