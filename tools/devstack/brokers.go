@@ -13,6 +13,7 @@ import (
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // The brokers of the local stack: Kafka (kfake, in-process) and MongoDB
@@ -41,6 +42,7 @@ func startKafka(port int, dir string, topics []string, logw io.Writer) (*kfake.C
 	if err != nil {
 		return nil, fmt.Errorf("start kafka (kfake) on port %d: %w", port, err)
 	}
+	capRebalanceTimeout(c)
 	// Declared topics are created here rather than auto-created: kfake does
 	// not persist auto-created topics until a clean Close, and CreateTopic
 	// persists at once. Topics already on disk keep their partitions.
@@ -54,6 +56,30 @@ func startKafka(port int, dir string, topics []string, logw io.Writer) (*kfake.C
 		}
 	}
 	return c, nil
+}
+
+// joinRebalanceTimeout caps the rebalance timeout a consumer asks for when it
+// joins a group: below Sarama's 30 s network read timeout.
+const joinRebalanceTimeout = 20 * time.Second
+
+// capRebalanceTimeout makes a group whose member was killed finish its
+// rebalance. kfake resets a group's rebalance deadline (the joiners' largest
+// rebalance timeout, Sarama's default 60 s) on every JoinGroup, and waits
+// for every member, dead ones too, until that deadline. Sarama gives up on
+// its JoinGroup after its 30 s read timeout and joins again, which resets
+// the deadline: the rebalance never completes and the group's topics are not
+// consumed again (measured after a sidecar's SIGKILL: "Error consuming ...
+// i/o timeout" every 30 s, offsets frozen for minutes). Real Kafka keeps the
+// deadline of the rebalance it started. With the cap, the rebalance ends (the
+// dead member dropped) before the live member's JoinGroup times out.
+func capRebalanceTimeout(c *kfake.Cluster) {
+	limit := int32(joinRebalanceTimeout / time.Millisecond)
+	c.ControlKey(int16(kmsg.JoinGroup), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if j, ok := req.(*kmsg.JoinGroupRequest); ok && j.RebalanceTimeoutMillis > limit {
+			j.RebalanceTimeoutMillis = limit
+		}
+		return nil, nil, false // not handled: kfake goes on with the request as changed
+	})
 }
 
 // mongoServer is an embedded FerretDB on SQLite.

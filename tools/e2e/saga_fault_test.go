@@ -18,16 +18,13 @@ import (
 )
 
 // The saga's processes SIGKILLed at random while orders flow: the apps, and
-// with TENFLIX_SIDECAR_FAULTS=1 their sidecars too. Sidecars are left out of
-// make test for now because of the local broker, not of Dapr: after a
-// sidecar is SIGKILLed, its Kafka consumer group keeps the dead member, and
-// kfake resets the group's rebalance deadline (the joiners' 60 s rebalance
-// timeout) on every JoinGroup (kfake groups.go, group.rebalance), while
-// Sarama gives up on its JoinGroup after its 30 s read timeout and joins
-// again. The rebalance never completes, and that group's topics are not
-// consumed again (measured: "Error consuming [orders] ... i/o timeout" every
-// 30 s; committed offsets frozen at 91 of 4,469 on an outbox topic for 7
-// minutes). Real Kafka keeps the deadline of the rebalance it started.
+// with TENFLIX_SIDECAR_FAULTS=1 their sidecars too. Sidecars are not in make
+// test yet. A sidecar's kill first froze its Kafka consumer group in kfake
+// (fixed: capRebalanceTimeout in tools/devstack/brokers.go); with that fixed,
+// one run with sidecar kills passed (19 kills, all final 1m50s after), and
+// the next showed a restarted payment sidecar's outbox internal topic
+// draining at about 3 messages per 20 s while re-announcements added 42:
+// daprd 1.14's outbox after a SIGKILL, still to be understood.
 func sagaProcesses() []string {
 	apps := []string{"order", "payment", "subscription"}
 	if os.Getenv("TENFLIX_SIDECAR_FAULTS") == "1" {
