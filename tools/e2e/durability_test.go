@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -52,19 +50,7 @@ func reconcileNow(t testing.TB) reconcileReport {
 // back: a write made this way is a write whose event was lost.
 func commandSQL(t testing.TB, sql string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(stack.root, ".data", "secrets.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var secrets map[string]string
-	if err := json.Unmarshal(raw, &secrets); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("psql", secrets["movie-command-db"], "-v", "ON_ERROR_STOP=1", "-Atc", sql).CombinedOutput()
-	if err != nil {
-		t.Fatalf("psql %q: %v\n%s", sql, err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return serviceSQL(t, "movie-command-db", sql)
 }
 
 func newUUID() string {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,17 +15,9 @@ func TestPostmanCollection(t *testing.T) {
 	if _, err := os.Stat(newman); err != nil {
 		t.Fatalf("newman is not installed (make e2e installs it): %v", err)
 	}
-	raw, err := os.ReadFile(filepath.Join(stack.root, ".data", "secrets.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var secrets map[string]string
-	if err := json.Unmarshal(raw, &secrets); err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(newman, "run", filepath.Join(root, "docs", "tenflix.postman_collection.json"),
 		"--env-var", "baseUrl="+gateway,
-		"--env-var", "adminPassword="+secrets["identity-admin-password"],
+		"--env-var", "adminPassword="+stackSecret(t, "identity-admin-password"),
 		"--reporters", "cli", "--color", "off", "--disable-unicode")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -184,15 +182,7 @@ func midtransRecord(t testing.TB, orderID string) emulatedTransaction {
 
 func serverKey(t testing.TB) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(stack.root, ".data", "secrets.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var secrets map[string]string
-	if err := json.Unmarshal(raw, &secrets); err != nil {
-		t.Fatal(err)
-	}
-	return secrets["midtrans-server-key"]
+	return stackSecret(t, "midtrans-server-key")
 }
 
 // notification is a Midtrans notification as the test crafts it, signed
@@ -217,12 +207,6 @@ func webhook(t testing.TB, body any) response {
 func internal(t testing.TB, method, url, app string, body any) response {
 	t.Helper()
 	return call(t, method, url, body, "dapr-api-token", appToken(app))
-}
-
-// sweep runs order's sweep now, for orders untouched for olderThan.
-func sweep(t testing.TB, olderThan string) response {
-	t.Helper()
-	return internal(t, http.MethodPost, orderApp+"/order-sweep-cron?olderThan="+olderThan, "order", nil)
 }
 
 func mySubscription(t testing.TB, v viewer) (struct {

@@ -318,6 +318,31 @@ func query(t testing.TB, method, path string) response {
 	return call(t, method, gateway+"/api/v1/movie-query"+path, nil, "Authorization", "Bearer "+stack.userToken)
 }
 
+// stackSecret is a secret of the running stack's local secret store.
+func stackSecret(t testing.TB, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(stack.root, ".data", "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets map[string]string
+	if err := json.Unmarshal(raw, &secrets); err != nil {
+		t.Fatal(err)
+	}
+	return secrets[name]
+}
+
+// serviceSQL runs SQL on a service's database (named by its secret), behind
+// the service's back.
+func serviceSQL(t testing.TB, dbSecret, sql string) string {
+	t.Helper()
+	out, err := exec.Command("psql", stackSecret(t, dbSecret), "-v", "ON_ERROR_STOP=1", "-Atc", sql).CombinedOutput()
+	if err != nil {
+		t.Fatalf("psql %q: %v\n%s", sql, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // sidecarToken is the DAPR_API_TOKEN with which appID calls its own sidecar;
 // appToken the APP_API_TOKEN with which that sidecar calls the app. Every app
 // has its own pair (tools/devstack/tokens.go).
