@@ -70,6 +70,9 @@ func TestSagaSurvivesRandomKills(t *testing.T) {
 	stopFaults, kills := startKilling(t)
 	defer stopFaults()
 	faultsFrom := time.Now()
+	// Faults last a minute: placements still retrying after it go on
+	// without them (the longer faults run, the more placements stall).
+	time.AfterFunc(time.Minute, stopFaults)
 
 	var mu sync.Mutex
 	var orders []*fault
