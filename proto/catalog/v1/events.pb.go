@@ -392,10 +392,19 @@ type Video struct {
 	Title         string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
 	Synopsis      string                 `protobuf:"bytes,4,opt,name=synopsis,proto3" json:"synopsis,omitempty"`
 	LengthSeconds int32                  `protobuf:"varint,5,opt,name=length_seconds,json=lengthSeconds,proto3" json:"length_seconds,omitempty"`
-	Url           string                 `protobuf:"bytes,6,opt,name=url,proto3" json:"url,omitempty"`
-	Status        string                 `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"` // "ready" for videos added by URL
-	Version       int64                  `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
-	Deleted       bool                   `protobuf:"varint,9,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	// Where it plays from, by playback: "url" the URL an admin gave; "hls"
+	// the master playlist's path in media's store ("<videoId>/master.m3u8");
+	// "cloudinary" Cloudinary's delivery URL. Never shown in listings.
+	Url string `protobuf:"bytes,6,opt,name=url,proto3" json:"url,omitempty"`
+	// UPLOADED -> TRANSCODING -> READY, or FAILED (failure_reason says why).
+	// Videos added by URL are READY.
+	Status        string `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
+	Version       int64  `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
+	Deleted       bool   `protobuf:"varint,9,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	Progress      int32  `protobuf:"varint,10,opt,name=progress,proto3" json:"progress,omitempty"`                               // percent transcoded, while TRANSCODING
+	FailureReason string `protobuf:"bytes,11,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"` // why FAILED
+	Playback      string `protobuf:"bytes,12,opt,name=playback,proto3" json:"playback,omitempty"`                                // "url", "hls" or "cloudinary" (see url)
+	PosterUrl     string `protobuf:"bytes,13,opt,name=poster_url,json=posterUrl,proto3" json:"poster_url,omitempty"`             // media-relative path or absolute URL; empty when none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -493,6 +502,34 @@ func (x *Video) GetDeleted() bool {
 	return false
 }
 
+func (x *Video) GetProgress() int32 {
+	if x != nil {
+		return x.Progress
+	}
+	return 0
+}
+
+func (x *Video) GetFailureReason() string {
+	if x != nil {
+		return x.FailureReason
+	}
+	return ""
+}
+
+func (x *Video) GetPlayback() string {
+	if x != nil {
+		return x.Playback
+	}
+	return ""
+}
+
+func (x *Video) GetPosterUrl() string {
+	if x != nil {
+		return x.PosterUrl
+	}
+	return ""
+}
+
 var File_catalog_v1_events_proto protoreflect.FileDescriptor
 
 const file_catalog_v1_events_proto_rawDesc = "" +
@@ -527,7 +564,7 @@ const file_catalog_v1_events_proto_rawDesc = "" +
 	"\x04tags\x18\f \x03(\v2\x17.tenflix.catalog.v1.RefR\x04tags\x12\x16\n" +
 	"\x06notify\x18\r \x01(\bR\x06notify\x12\x18\n" +
 	"\aversion\x18\x0e \x01(\x03R\aversion\x12\x18\n" +
-	"\adeleted\x18\x0f \x01(\bR\adeleted\"\xe9\x01\n" +
+	"\adeleted\x18\x0f \x01(\bR\adeleted\"\xe7\x02\n" +
 	"\x05Video\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bmovie_id\x18\x02 \x01(\tR\amovieId\x12\x14\n" +
@@ -537,7 +574,13 @@ const file_catalog_v1_events_proto_rawDesc = "" +
 	"\x03url\x18\x06 \x01(\tR\x03url\x12\x16\n" +
 	"\x06status\x18\a \x01(\tR\x06status\x12\x18\n" +
 	"\aversion\x18\b \x01(\x03R\aversion\x12\x18\n" +
-	"\adeleted\x18\t \x01(\bR\adeleted*_\n" +
+	"\adeleted\x18\t \x01(\bR\adeleted\x12\x1a\n" +
+	"\bprogress\x18\n" +
+	" \x01(\x05R\bprogress\x12%\n" +
+	"\x0efailure_reason\x18\v \x01(\tR\rfailureReason\x12\x1a\n" +
+	"\bplayback\x18\f \x01(\tR\bplayback\x12\x1d\n" +
+	"\n" +
+	"poster_url\x18\r \x01(\tR\tposterUrl*_\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

@@ -49,3 +49,20 @@ func ParseEventType(t string) (aggregate, action string, ok bool) {
 	}
 	return aggregate, action, true
 }
+
+// Video statuses (Video.status). A video added by URL is READY at once; an
+// uploaded one goes UPLOADED -> TRANSCODING -> READY, or FAILED with a
+// reason (and back to TRANSCODING when an admin retries).
+const (
+	VideoUploaded    = "UPLOADED"
+	VideoTranscoding = "TRANSCODING"
+	VideoReady       = "READY"
+	VideoFailed      = "FAILED"
+)
+
+// Where a video plays from (Video.playback; see Video.url).
+const (
+	PlaybackURL        = "url"
+	PlaybackHLS        = "hls"
+	PlaybackCloudinary = "cloudinary"
+)
