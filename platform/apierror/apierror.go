@@ -32,6 +32,11 @@ const (
 	SubscriptionActive Code = "subscription_active" // the user has an ACTIVE subscription
 	PlanInactive       Code = "plan_inactive"       // the plan was deactivated
 	Unprocessable      Code = "unprocessable"       // well-formed but refused (a payment amount that does not match)
+
+	// Refusals of watching: each says why the user may not play.
+	NotSubscribed       Code = "not_subscribed"       // no subscription at all
+	SubscriptionExpired Code = "subscription_expired" // the last one has ended
+	VideoNotReady       Code = "video_not_ready"      // still uploading or transcoding, or failed
 )
 
 var statuses = map[Code]int{
@@ -53,6 +58,10 @@ var statuses = map[Code]int{
 	SubscriptionActive: http.StatusConflict,
 	PlanInactive:       http.StatusConflict,
 	Unprocessable:      http.StatusUnprocessableEntity,
+
+	NotSubscribed:       http.StatusForbidden,
+	SubscriptionExpired: http.StatusForbidden,
+	VideoNotReady:       http.StatusConflict,
 }
 
 // Status is the HTTP status of a code; unknown codes are internal errors.
