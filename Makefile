@@ -57,9 +57,11 @@ build: build-daprd
 
 # daprd and sentry (Dapr's CA) are built from the Go module proxy (no Dapr CLI
 # here) by tools/daprd: upstream daprd with -tags stablecomponents plus the
-# SQLite name resolver (see tools/daprd/main.go). Rebuilt only when that module
+# SQLite name resolver (see tools/daprd/main.go), and one line of upstream
+# fixed at build time (tools/daprd/patch-outbox.sh: the outbox's lookup
+# loop that never ends). Rebuilt only when that module
 # changes; the Go build cache makes a rebuild take seconds.
-DAPR_TOOLS := tools/daprd/go.mod tools/daprd/go.sum tools/daprd/main.go
+DAPR_TOOLS := tools/daprd/go.mod tools/daprd/go.sum tools/daprd/main.go tools/daprd/patch-outbox.sh
 DAPR_LDFLAGS := -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)
 
 build-daprd: $(BIN)/daprd $(BIN)/sentry
@@ -67,7 +69,8 @@ build-daprd: $(BIN)/daprd $(BIN)/sentry
 $(BIN)/daprd: $(DAPR_TOOLS)
 	@mkdir -p $(BIN)
 	@echo "building daprd $(DAPR_VERSION) (first time on a machine: about 10 minutes)"
-	cd tools/daprd && GOWORK=off $(GO) build -tags stablecomponents -ldflags "$(DAPR_LDFLAGS)" -o $@ .
+	modfile=$$(tools/daprd/patch-outbox.sh $(ROOT)/.build/daprd) && \
+	cd tools/daprd && GOWORK=off $(GO) build -tags stablecomponents -modfile "$$modfile" -ldflags "$(DAPR_LDFLAGS)" -o $@ .
 
 $(BIN)/sentry: $(DAPR_TOOLS) tools/daprd/sentry/main.go
 	@mkdir -p $(BIN)
