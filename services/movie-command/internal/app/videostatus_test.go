@@ -95,7 +95,7 @@ func TestVideoStatusReportsGoForwardOnly(t *testing.T) {
 func TestVideoStatusNeedsALiveMovieAndAnUploadedVideo(t *testing.T) {
 	ctx := context.Background()
 	s := &appliedState{memState{docs: map[string]proto.Message{
-		"movie:gone": &catalogv1.Movie{Id: "gone", Deleted: true, Version: 2},
+		"movie:gone":       &catalogv1.Movie{Id: "gone", Deleted: true, Version: 2},
 		"movie:" + movieID: &catalogv1.Movie{Id: movieID, Version: 1},
 		"video:" + videoID: &catalogv1.Video{Id: videoID, MovieId: movieID, Status: catalogv1.VideoReady, Playback: "url", Url: "https://x/y.mp4", Version: 1},
 		"video:dead":       &catalogv1.Video{Id: "dead", MovieId: movieID, Status: "UPLOADED", Deleted: true, Version: 2},
