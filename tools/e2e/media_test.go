@@ -201,6 +201,10 @@ func TestMediaUploadTranscodesToReadyAndServesHLS(t *testing.T) {
 		!strings.Contains(h.Get("Cache-Control"), "immutable") {
 		t.Errorf("range of a segment: %d, %d bytes, headers %v", seg.Status, len(seg.Body), h)
 	}
+	head, err := http.Head(gateway + "/api/v1/media/hls/" + grant + "/" + accepted.ID + "/master.m3u8")
+	if err != nil || head.StatusCode != http.StatusOK || head.ContentLength != int64(len(master.Body)) {
+		t.Errorf("HEAD of the master playlist: %v %v", head, err)
+	}
 	poster, h := hlsGet(t, grant, accepted.ID, "poster.jpg")
 	if poster.Status != http.StatusOK || h.Get("Content-Type") != "image/jpeg" {
 		t.Errorf("poster: %d %v", poster.Status, h)
@@ -307,5 +311,83 @@ func TestMediaResumesAJobKilledMidTranscode(t *testing.T) {
 	}
 	if left := mediaEntries(t, "work"); slices.Contains(left, accepted.ID) {
 		t.Errorf("the killed attempt's work directory is left: %v", left)
+	}
+}
+
+// rssKiB is a process's resident set (VmRSS), by its devstack pid file.
+func rssKiB(t testing.TB, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(stack.root, ".data", "pids", name+".pid"))
+	if err != nil {
+		return 0
+	}
+	status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/status")
+	if err != nil {
+		return 0
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// The figure for the note: the memory of the processes a 1 GiB upload
+// streams through, sampled while it streams. The file is sparse zeros: it
+// streams all the way to media's disk and is then refused (415) and
+// deleted, which is enough to see whether any hop holds the body. Run with
+// E2E_MEDIA_BIG_UPLOAD=1 (it writes 1 GiB to disk).
+func TestMediaUploadStreamsWithoutHoldingTheBody(t *testing.T) {
+	if os.Getenv("E2E_MEDIA_BIG_UPLOAD") == "" {
+		t.Skip("set E2E_MEDIA_BIG_UPLOAD=1 to stream a 1 GiB upload and measure RSS")
+	}
+	movieID := newMovie(t)
+	big := filepath.Join(t.TempDir(), "big.mp4")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	procs := []string{"gateway", "gateway-daprd", "media-daprd", "media"}
+	before := map[string]int{}
+	for _, p := range procs {
+		before[p] = rssKiB(t, p)
+	}
+	peak := map[string]int{}
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			for _, p := range procs {
+				peak[p] = max(peak[p], rssKiB(t, p))
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	start := time.Now()
+	r := upload(t, stack.adminToken, movieID, big, "Big")
+	elapsed := time.Since(start)
+	close(done)
+	<-sampled
+	if r.Status != http.StatusUnsupportedMediaType {
+		t.Errorf("1 GiB of zeros: %d %s, want 415 after streaming it", r.Status, r.Body)
+	}
+	for _, p := range procs {
+		t.Logf("%-14s RSS before %4d MiB, peak during the 1 GiB upload %4d MiB", p, before[p]>>10, peak[p]>>10)
+		if peak[p]-before[p] > 256<<10 {
+			t.Errorf("%s grew by %d MiB during a 1 GiB upload: it holds the body", p, (peak[p]-before[p])>>10)
+		}
+	}
+	t.Logf("1 GiB through gateway -> 2 sidecars -> media -> disk in %s (%.0f MiB/s)", elapsed.Round(100*time.Millisecond),
+		1024/elapsed.Seconds())
+	if left := mediaEntries(t, "uploads"); len(left) != 0 {
+		t.Errorf("uploads left: %v", left)
 	}
 }

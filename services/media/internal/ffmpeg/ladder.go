@@ -36,6 +36,18 @@ const (
 // is checked for CODECS and completed when this ffmpeg build left it out;
 // the poster is taken last.
 func (t Tools) Transcode(ctx context.Context, src string, info Source, outDir string, rs []job.Rendition, progress func(percent int)) error {
+	if err := t.Encode(ctx, src, info, outDir, rs, progress); err != nil {
+		return err
+	}
+	if err := t.EnsureCodecs(ctx, outDir); err != nil {
+		return err
+	}
+	return t.poster(ctx, src, info, rs[len(rs)-1].Height, filepath.Join(outDir, Poster))
+}
+
+// Encode runs the one-decode ladder alone (no CODECS check, no poster):
+// what Transcode spends its time on, and what the benchmark times.
+func (t Tools) Encode(ctx context.Context, src string, info Source, outDir string, rs []job.Rendition, progress func(int)) error {
 	if len(rs) == 0 {
 		return fmt.Errorf("transcode: no renditions")
 	}
@@ -44,13 +56,7 @@ func (t Tools) Transcode(ctx context.Context, src string, info Source, outDir st
 			return err
 		}
 	}
-	if err := t.run(ctx, LadderArgs(src, info, outDir, rs), info.Duration, progress); err != nil {
-		return err
-	}
-	if err := t.EnsureCodecs(ctx, outDir); err != nil {
-		return err
-	}
-	return t.poster(ctx, src, info, rs[len(rs)-1].Height, filepath.Join(outDir, Poster))
+	return t.run(ctx, LadderArgs(src, info, outDir, rs), info.Duration, progress)
 }
 
 // LadderArgs are ffmpeg's arguments for the one-decode ladder.
