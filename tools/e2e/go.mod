@@ -22,8 +22,16 @@ require (
 	google.golang.org/grpc v1.65.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
+	tenflix/proto v0.0.0 // indirect
 )
 
-require tenflix/platform v0.0.0
+require (
+	tenflix/platform v0.0.0
+	tenflix/services/media v0.0.0
+)
 
-replace tenflix/platform => ../../platform
+replace (
+	tenflix/platform => ../../platform
+	tenflix/proto => ../../proto
+	tenflix/services/media => ../../services/media
+)

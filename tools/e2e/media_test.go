@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"tenflix/platform/playback"
+	mediabench "tenflix/services/media/bench"
 )
 
 // testVideo makes a seconds-long testsrc video (H.264 + AAC) of the given
@@ -389,5 +390,36 @@ func TestMediaUploadStreamsWithoutHoldingTheBody(t *testing.T) {
 		1024/elapsed.Seconds())
 	if left := mediaEntries(t, "uploads"); len(left) != 0 {
 		t.Errorf("uploads left: %v", left)
+	}
+}
+
+// BenchmarkMediaLadder: the ladder's transcode speed as a multiple of real
+// time, one decode against each rendition encoded separately, on the same
+// 20 s 1080p source in the same run (services/media/bench).
+func BenchmarkMediaLadder(b *testing.B) {
+	for b.Loop() {
+		r, err := mediabench.Ladder(b.Context(), b.TempDir(), 20, 1080)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(r.OneDecodeSpeed(), "x-realtime-one-decode")
+		b.ReportMetric(r.SeparateSpeed(), "x-realtime-separate")
+		b.Log(r)
+	}
+}
+
+// BenchmarkMediaUploadToReady: a one-minute 1080p source, from the start of
+// its upload through the gateway to READY on the command side.
+func BenchmarkMediaUploadToReady(b *testing.B) {
+	movieID := newMovie(b)
+	src := testVideo(b, 1920, 1080, 60)
+	for b.Loop() {
+		start := time.Now()
+		r := upload(b, stack.adminToken, movieID, src, "Bench")
+		mustStatus(b, r, http.StatusAccepted)
+		var accepted struct{ ID string }
+		r.json(b, &accepted)
+		waitVideoReady(b, accepted.ID, 15*time.Minute)
+		b.ReportMetric(time.Since(start).Seconds(), "s-upload-to-ready")
 	}
 }
