@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"tenflix/services/media/internal/hls"
 	"tenflix/services/media/internal/job"
 
 	catalogv1 "tenflix/proto/catalog/v1"
@@ -62,7 +61,7 @@ type Source struct {
 
 // Transcoder makes a video playable (hls.Transcoder locally).
 type Transcoder interface {
-	Transcode(ctx context.Context, videoID string, progress func(int)) (hls.Result, error)
+	Transcode(ctx context.Context, videoID string, progress func(int)) (job.Result, error)
 }
 
 // Options tune the worker; zero values take the defaults.

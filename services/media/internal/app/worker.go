@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"tenflix/services/media/internal/hls"
 	"tenflix/services/media/internal/job"
 )
 
@@ -167,7 +166,7 @@ func (a *App) report(ctx context.Context, j job.Job) {
 
 // reportFinal tells movie-command a final status; until it acknowledges,
 // ReportPending sends it again.
-func (a *App) reportFinal(ctx context.Context, j job.Job, res *hls.Result) {
+func (a *App) reportFinal(ctx context.Context, j job.Job, res *job.Result) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	v := statusOf(j)
@@ -207,8 +206,8 @@ func (a *App) ReportPending(ctx context.Context) {
 
 // resultOf is where a READY job's video plays from: the local ladder's
 // layout (the only backend whose result is not reported by notification).
-func (a *App) resultOf(j job.Job) hls.Result {
-	return hls.Result{Playback: "hls", URL: j.VideoID + "/master.m3u8", PosterURL: j.VideoID + "/poster.jpg", Length: j.LengthSeconds}
+func (a *App) resultOf(j job.Job) job.Result {
+	return job.Result{Playback: "hls", URL: j.VideoID + "/master.m3u8", PosterURL: j.VideoID + "/poster.jpg", Length: j.LengthSeconds}
 }
 
 // dropHeld deletes uploads whose instance died before movie-command

@@ -114,14 +114,6 @@ func (s *Store) Uploads(age time.Duration) ([]string, error) {
 	return ids, nil
 }
 
-// Result is where a transcoded video plays from.
-type Result struct {
-	Playback  string // catalogv1.PlaybackHLS
-	URL       string // the master playlist, relative to the HLS route: <videoId>/master.m3u8
-	PosterURL string // <videoId>/poster.jpg
-	Length    int    // seconds
-}
-
 // Transcoder is the local backend: ffmpeg's one-decode ladder.
 type Transcoder struct {
 	Store *Store
@@ -130,29 +122,29 @@ type Transcoder struct {
 
 // Transcode makes videoID's ladder from its source and publishes it.
 // progress gets the percent done.
-func (t Transcoder) Transcode(ctx context.Context, videoID string, progress func(int)) (Result, error) {
+func (t Transcoder) Transcode(ctx context.Context, videoID string, progress func(int)) (job.Result, error) {
 	s := t.Store
 	src := s.Source(videoID)
 	info, err := t.Tools.Probe(ctx, src)
 	if err != nil {
-		return Result{}, err
+		return job.Result{}, err
 	}
 	work := s.workDir(videoID)
 	if err := os.RemoveAll(work); err != nil { // a killed attempt's leftovers
-		return Result{}, err
+		return job.Result{}, err
 	}
 	if err := t.Tools.Transcode(ctx, src, info, work, job.Ladder(info.Height), progress); err != nil {
 		_ = os.RemoveAll(work)
-		return Result{}, err
+		return job.Result{}, err
 	}
 	final := s.hlsDir(videoID)
 	if err := os.RemoveAll(final); err != nil {
-		return Result{}, err
+		return job.Result{}, err
 	}
 	if err := os.Rename(work, final); err != nil {
-		return Result{}, fmt.Errorf("publish ladder: %w", err)
+		return job.Result{}, fmt.Errorf("publish ladder: %w", err)
 	}
-	return Result{
+	return job.Result{
 		Playback:  catalogv1.PlaybackHLS,
 		URL:       path.Join(videoID, ffmpeg.MasterPlaylist),
 		PosterURL: path.Join(videoID, ffmpeg.Poster),

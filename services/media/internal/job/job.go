@@ -90,6 +90,15 @@ func ValidateMeta(m Meta) (Meta, error) {
 	return m, nil
 }
 
+// Result is where a transcoded video plays from: what a Transcoder
+// (local ffmpeg, Cloudinary) reports.
+type Result struct {
+	Playback  string // catalogv1.PlaybackHLS or PlaybackCloudinary
+	URL       string // hls: the master playlist relative to the HLS route (<videoId>/master.m3u8); cloudinary: its delivery URL
+	PosterURL string // hls: <videoId>/poster.jpg; cloudinary: an absolute URL
+	Length    int    // seconds
+}
+
 // Rendition is one variant of the HLS ladder.
 type Rendition struct {
 	Name         string // directory and var_stream_map name, e.g. "720p"
