@@ -2,6 +2,7 @@
 package ffmpegtest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,13 +34,17 @@ func Audio(t testing.TB, dir string, seconds float64) string {
 	return out
 }
 
-// Corrupt copies src keeping its first keep bytes and overwriting the rest
-// with a pattern: headers intact, frames garbage.
+// Corrupt copies src (a faststart MP4) keeping its first keep bytes, and
+// at least everything before its mdat box, and overwrites the rest with a
+// pattern: headers intact, frames garbage.
 func Corrupt(t testing.TB, src string, keep int) string {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if i := bytes.Index(b, []byte("mdat")); i+4 > keep {
+		keep = i + 4
 	}
 	for i := keep; i < len(b); i++ {
 		b[i] = byte(i * 7)
