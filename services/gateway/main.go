@@ -52,6 +52,8 @@ type settings struct {
 	JWKSRefresh     time.Duration // JWKS_REFRESH_INTERVAL: periodic key refresh
 	CORSOrigins     []string      // CORS_ORIGINS, comma-separated
 	MaxBodyBytes    int64         // MAX_BODY_BYTES
+	MaxUploadBytes  int64         // MEDIA_MAX_UPLOAD_BYTES: media's limit of one file
+	UploadTimeout   time.Duration // MEDIA_UPLOAD_TIMEOUT
 	AuthRatePerMin  int           // AUTH_RATE_PER_MINUTE, per client IP
 	AuthRateBurst   int           // AUTH_RATE_BURST
 	TrustedProxies  []string      // TRUSTED_PROXIES, CIDRs, comma-separated
@@ -72,6 +74,8 @@ func loadSettings(getenv config.Env) (settings, error) {
 		JWKSRefresh:     r.Duration("JWKS_REFRESH_INTERVAL", 15*time.Minute, time.Nanosecond, math.MaxInt64),
 		CORSOrigins:     r.List("CORS_ORIGINS", []string{"http://localhost:3000"}),
 		MaxBodyBytes:    int64(r.Int("MAX_BODY_BYTES", 1<<20, 1, math.MaxInt)),
+		MaxUploadBytes:  int64(r.Int("MEDIA_MAX_UPLOAD_BYTES", 2<<30, 1, math.MaxInt)),
+		UploadTimeout:   r.Duration("MEDIA_UPLOAD_TIMEOUT", time.Hour, time.Second, 24*time.Hour),
 		AuthRatePerMin:  r.Int("AUTH_RATE_PER_MINUTE", 10, 1, math.MaxInt),
 		AuthRateBurst:   r.Int("AUTH_RATE_BURST", 10, 1, math.MaxInt),
 		TrustedProxies:  r.List("TRUSTED_PROXIES", nil),
@@ -100,6 +104,8 @@ func (s settings) LogValue() slog.Value {
 		slog.String("jwks_refresh_interval", s.JWKSRefresh.String()),
 		slog.Any("cors_origins", s.CORSOrigins),
 		slog.Int64("max_body_bytes", s.MaxBodyBytes),
+		slog.Int64("max_upload_bytes", s.MaxUploadBytes),
+		slog.String("upload_timeout", s.UploadTimeout.String()),
 		slog.Int("auth_rate_per_minute", s.AuthRatePerMin),
 		slog.Int("auth_rate_burst", s.AuthRateBurst),
 		slog.Any("trusted_proxies", s.TrustedProxies),
@@ -129,12 +135,16 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		return err
 	}
 	engine, err := httpapi.New(httpapi.Options{
-		Log:             log,
-		SidecarURL:      fmt.Sprintf("http://127.0.0.1:%d", s.DaprHTTPPort),
-		DaprToken:       s.DaprAPIToken,
-		Verifier:        verifier,
-		CORSOrigins:     s.CORSOrigins,
-		MaxBodyBytes:    s.MaxBodyBytes,
+		Log:          log,
+		SidecarURL:   fmt.Sprintf("http://127.0.0.1:%d", s.DaprHTTPPort),
+		DaprToken:    s.DaprAPIToken,
+		Verifier:     verifier,
+		CORSOrigins:  s.CORSOrigins,
+		MaxBodyBytes: s.MaxBodyBytes,
+		// media bounds the file itself; the multipart envelope (part
+		// headers, title, synopsis) comes on top.
+		MaxUploadBytes:  s.MaxUploadBytes + 1<<20,
+		UploadTimeout:   s.UploadTimeout,
 		AuthLimiter:     ratelimit.New(float64(s.AuthRatePerMin), s.AuthRateBurst, 100_000),
 		TrustedProxies:  s.TrustedProxies,
 		UpstreamTimeout: s.UpstreamTimeout,
