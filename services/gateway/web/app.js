@@ -350,6 +350,11 @@ async function watch(movieId, videoId) {
     $("watch-reason").textContent = text + (refusals[e.code] && e.message ? ` (${e.message})` : "");
     $("watch-plans").hidden = !plansLink;
     $("watch-refusal").hidden = false;
+    // Best effort: say which video was refused.
+    api("GET", "/api/v1/movie-query/movies/" + enc(movieId || "")).then((m) => {
+      const v = (m.videos || []).find((x) => x.id === videoId);
+      $("watch-title").textContent = v ? `${m.name}: ${v.title}` : m.name;
+    }).catch(() => {});
     return;
   }
   $("watch-title").textContent = (w.video && w.video.title) || "";
