@@ -58,6 +58,8 @@ const scenarios = {
     const listed = await page.locator("#movie-list li").count();
     await page.fill("#search-q", cfg.search);
     await page.click("#search-form button[type=submit]");
+    // The unfiltered list may hold the movie too: wait for the search's answer.
+    await page.waitForFunction((q) => (document.getElementById("catalog-summary").textContent || "").includes(q), cfg.search, { timeout: T });
     const tile = page.locator(`#movie-list a[data-movie-id="${cfg.movieId}"]`);
     await tile.waitFor({ timeout: T });
     const found = await page.locator("#movie-list li").count();
