@@ -59,6 +59,7 @@ type settings struct {
 	TrustedProxies  []string      // TRUSTED_PROXIES, CIDRs, comma-separated
 	UpstreamTimeout time.Duration // UPSTREAM_TIMEOUT
 	OpenAPIFile     string        // OPENAPI_FILE
+	WebMediaOrigins []string      // WEB_MEDIA_ORIGINS, comma-separated: where the watch page may play from
 	LogLevel        string        // LOG_LEVEL
 }
 
@@ -81,6 +82,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 		TrustedProxies:  r.List("TRUSTED_PROXIES", nil),
 		UpstreamTimeout: r.Duration("UPSTREAM_TIMEOUT", 30*time.Second, time.Nanosecond, math.MaxInt64),
 		OpenAPIFile:     r.String("OPENAPI_FILE", "../../docs/openapi.yaml"),
+		WebMediaOrigins: r.List("WEB_MEDIA_ORIGINS", []string{"https://res.cloudinary.com"}),
 		LogLevel:        r.LogLevel("LOG_LEVEL", "info"),
 	}
 	if err := r.Err(); err != nil {
@@ -111,6 +113,7 @@ func (s settings) LogValue() slog.Value {
 		slog.Any("trusted_proxies", s.TrustedProxies),
 		slog.String("upstream_timeout", s.UpstreamTimeout.String()),
 		slog.String("openapi_file", s.OpenAPIFile),
+		slog.Any("web_media_origins", s.WebMediaOrigins),
 		slog.String("log_level", s.LogLevel),
 	)
 }
@@ -149,6 +152,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		TrustedProxies:  s.TrustedProxies,
 		UpstreamTimeout: s.UpstreamTimeout,
 		OpenAPIFile:     s.OpenAPIFile,
+		WebMediaOrigins: s.WebMediaOrigins,
 	})
 	if err != nil {
 		return err

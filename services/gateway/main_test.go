@@ -27,7 +27,7 @@ func TestLoadSettings(t *testing.T) {
 		CORSOrigins: []string{"http://localhost:3000"}, MaxBodyBytes: 1 << 20,
 		MaxUploadBytes: 2 << 30, UploadTimeout: time.Hour,
 		AuthRatePerMin: 10, AuthRateBurst: 10, UpstreamTimeout: 30 * time.Second,
-		OpenAPIFile: defaultOpenAPI, LogLevel: "info",
+		OpenAPIFile: defaultOpenAPI, WebMediaOrigins: []string{"https://res.cloudinary.com"}, LogLevel: "info",
 	}
 	t.Run("defaults", func(t *testing.T) {
 		got, err := loadSettings(envOf(nil))

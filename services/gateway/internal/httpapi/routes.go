@@ -143,6 +143,9 @@ type Options struct {
 	UpstreamTimeout time.Duration
 	// OpenAPIFile is served at GET /openapi.yaml.
 	OpenAPIFile string
+	// WebMediaOrigins are origins besides the gateway's own from which the
+	// watch page may play (a CDN's HLS URLs); see webPolicy.
+	WebMediaOrigins []string
 }
 
 // New builds the gateway's engine from the route table.
@@ -181,6 +184,9 @@ func New(opt Options) (*gin.Engine, error) {
 	r.Use(co.headers)
 
 	r.GET("/openapi.yaml", serveFile(opt.OpenAPIFile, "application/yaml", "OpenAPI document"))
+	if err := mountWeb(r, opt.WebMediaOrigins); err != nil {
+		return nil, err
+	}
 
 	methods := map[string][]string{} // path -> methods, for preflight answers
 	var paths []string
