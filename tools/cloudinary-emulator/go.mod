@@ -1,0 +1,3 @@
+module tenflix/tools/cloudinary-emulator
+
+go 1.26
