@@ -20,7 +20,9 @@ func errorf(status int, message string) *apiError { return &apiError{status, mes
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // "&" in a string to sign stays "&", as Cloudinary writes it
+	_ = enc.Encode(v)
 }
 
 func writeAPIError(w http.ResponseWriter, e *apiError) {
