@@ -12,7 +12,7 @@ DAPR_VERSION := 1.14.0
 # agree with it.
 SERVICES  := $(shell sed -n 's/^  - appID: *//p' dapr/dapr.yaml)
 # Modules tested by `make test`; each builds and tests on its own (GOWORK=off).
-MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed tools/deadletter tools/midtrans-emulator
+MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed tools/deadletter tools/midtrans-emulator tools/cloudinary-emulator
 GO        := go
 # The watch page's npm packages (tools/web): hls.js, embedded in the gateway
 # (copied into services/gateway/web/lib, not committed), and playwright-core,
@@ -58,6 +58,7 @@ build: build-daprd $(WEB_LIB)
 	cd tools/devstack && GOWORK=off $(GO) build -o $(BIN)/devstack .
 	cd tools/seed && GOWORK=off $(GO) build -o $(BIN)/seed .
 	cd tools/midtrans-emulator && GOWORK=off $(GO) build -o $(BIN)/midtrans-emulator .
+	cd tools/cloudinary-emulator && GOWORK=off $(GO) build -o $(BIN)/cloudinary-emulator .
 	@for s in $(SERVICES); do \
 	  echo "build $$s"; (cd services/$$s && $(GO) build -o $(BIN)/$$s .); \
 	done
