@@ -9,6 +9,7 @@ import (
 	"hash"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -31,7 +32,7 @@ var ignoredSignatureKeys = map[string]bool{
 	"file": true, "cloud_name": true, "resource_type": true, "api_key": true, "signature": true,
 }
 
-var arrayKey = regexp.MustCompile(`^(.*)\[\d*]$`)
+var arrayKey = regexp.MustCompile(`^(.*)\[(\d*)]$`)
 
 // stringsToSign are the strings a client may have signed for params: the
 // sorted key=value pairs joined with "&", array parameters (tags[0],
@@ -40,8 +41,24 @@ var arrayKey = regexp.MustCompile(`^(.*)\[\d*]$`)
 // tell which version a client used, so both are accepted; they differ only
 // for values containing "&".
 func stringsToSign(params map[string][]string) (v2, v1 string) {
+	// Array elements (tags[0], tags[1], ...) join in index order, not in
+	// the map's random order.
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		mi, mj := arrayKey.FindStringSubmatch(names[i]), arrayKey.FindStringSubmatch(names[j])
+		if mi != nil && mj != nil && mi[1] == mj[1] {
+			a, _ := strconv.Atoi(mi[2])
+			b, _ := strconv.Atoi(mj[2])
+			return a < b
+		}
+		return names[i] < names[j]
+	})
 	merged := map[string][]string{}
-	for k, vs := range params {
+	for _, k := range names {
+		vs := params[k]
 		if ignoredSignatureKeys[k] {
 			continue
 		}
