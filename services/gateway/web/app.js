@@ -409,10 +409,12 @@ function startPlayer(w, movieId, videoId) {
       quality.value = "-1";
       video.play().catch(() => {});
     });
-    hls.on(window.Hls.Events.LEVEL_SWITCHED, (_, d) => {
-      const l = hls.levels[d.level];
+    let playing = -1; // the level of what plays now
+    const showLevel = () => {
+      const l = hls.levels[playing];
       $("quality-now").textContent = l ? "Playing " + levelName(l) + (hls.autoLevelEnabled ? " (auto)" : "") : "";
-    });
+    };
+    hls.on(window.Hls.Events.LEVEL_SWITCHED, (_, d) => { playing = d.level; showLevel(); });
     hls.on(window.Hls.Events.ERROR, (_, d) => {
       if (!d.fatal) return;
       if (d.type === window.Hls.ErrorTypes.MEDIA_ERROR) {
@@ -423,7 +425,9 @@ function startPlayer(w, movieId, videoId) {
         hls.destroy();
       }
     });
-    quality.onchange = () => { hls.currentLevel = Number(quality.value); };
+    // Choosing the level that already plays switches nothing (no
+    // LEVEL_SWITCHED): say at once that auto is off.
+    quality.onchange = () => { hls.currentLevel = Number(quality.value); showLevel(); };
     hls.loadSource(url);
     hls.attachMedia(video);
     return;
