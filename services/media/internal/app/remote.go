@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"tenflix/services/media/internal/job"
 )
 
@@ -14,8 +16,14 @@ import (
 // notification of an older upload changes nothing; job.ErrNotAwaiting asks
 // the sender to try again (the upload's answer is not recorded yet).
 func (a *App) Notified(ctx context.Context, videoID string, o job.Outcome) (job.Applied, error) {
-	j, applied, err := a.jobs.Complete(ctx, videoID, o)
 	log := a.opt.Log.With("video_id", videoID, "remote_version", o.Version)
+	if uuid.Validate(videoID) != nil {
+		// In Tenflix's folder but not one of media's videos (ids are UUIDs):
+		// an asset put there by hand, say.
+		log.Info("notification for an asset that is not a media video: ignored")
+		return job.Ignored, nil
+	}
+	j, applied, err := a.jobs.Complete(ctx, videoID, o)
 	switch {
 	case err != nil:
 		return 0, err
