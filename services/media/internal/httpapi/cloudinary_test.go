@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -416,5 +417,52 @@ func TestCloudinaryEagerFailureNotification(t *testing.T) {
 	}
 	if a := f.answered(); len(a) != 1 || a[0] != 200 {
 		t.Fatalf("answers %v, want one 200", a)
+	}
+}
+
+// Cloudinary unreachable: each attempt is given back for later, and the
+// last one ends FAILED with the error; never READY, never waiting.
+func TestCloudinaryUnreachableIsRetriedThenFailed(t *testing.T) {
+	cld, err := cloudinary.New("cloudinary://k:s@c?upload_prefix=http://127.0.0.1:1", "http://127.0.0.1:2/n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := hls.Open(t.TempDir(), 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer files.Close()
+	db := postgrestest.New(t)
+	movieID := uuid.NewString()
+	cat := &catalog{movies: map[string]bool{movieID: true}}
+	a := app.New(db, cat, files, app.ProbeFunc(func(context.Context, string) (app.Source, error) {
+		return app.Source{Duration: 1, Height: 240}, nil
+	}), cloudinary.Transcoder{Client: cld, Files: files}, app.Options{Lease: 3 * time.Second, RetryDelay: time.Millisecond, MaxAttempts: 3})
+	u, err := a.BeginUpload(t.Context(), movieID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.SaveFile(strings.NewReader("not really a video: the probe is faked")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Accept(t.Context(), job.Meta{Title: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= 3; attempt++ {
+		time.Sleep(5 * time.Millisecond)
+		if worked, err := a.Step(t.Context()); !worked || err != nil {
+			t.Fatalf("attempt %d: %v %v", attempt, worked, err)
+		}
+		j, _ := db.Get(t.Context(), u.VideoID)
+		want := job.Transcoding
+		if attempt == 3 {
+			want = job.Failed
+		}
+		if j.Status != want || j.Attempts != attempt || j.Awaiting || !strings.Contains(j.Reason, "connection refused") {
+			t.Fatalf("after attempt %d: %+v", attempt, j)
+		}
+	}
+	if st := cat.statuses(); st[len(st)-1] != "FAILED" || slices.Contains(st, "READY") {
+		t.Fatalf("reports %v", st)
 	}
 }
