@@ -5,19 +5,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
-	"time"
+	"slices"
 
-	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
-	"tenflix/platform/sidecar"
+	"tenflix/platform/service"
 	"tenflix/services/movie-command/internal/app"
 	"tenflix/services/movie-command/internal/httpapi"
 	"tenflix/services/movie-command/internal/postgres"
@@ -25,49 +19,26 @@ import (
 	"tenflix/services/movie-command/migrations"
 )
 
-// service is the app id.
-const service = "movie-command"
+// appID is the Dapr app id; logs and errors are tagged with it.
+const appID = "movie-command"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(appID, run) }
 
 // settings is movie-command's configuration, read once from the environment.
 type settings struct {
-	Port         int    // APP_PORT, the port the sidecar calls
-	DaprHTTPPort int    // DAPR_HTTP_PORT, the sidecar's HTTP API (state, readiness)
-	DaprGRPCPort int    // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: secrets)
-	DaprAPIToken string // DAPR_API_TOKEN: sent to the sidecar
-	AppAPIToken  string // APP_API_TOKEN: only the sidecar may call
+	service.Settings
+	service.OIDC        // whose access tokens admins bring
 	StateStore   string // STATE_STORE
-	SecretStore  string // SECRET_STORE
 	DBSecret     string // DB_SECRET: the secret holding the PostgreSQL URL
-	OIDCIssuer   string // OIDC_ISSUER: whose access tokens admins bring
-	OIDCAudience string // OIDC_AUDIENCE
-	OIDCJWKSURL  string // OIDC_JWKS_URL: skips discovery when set
-	LogLevel     string // LOG_LEVEL
 }
 
 func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Port:         r.Port("APP_PORT", 7101),
-		DaprHTTPPort: r.Port("DAPR_HTTP_PORT", 3500),
-		DaprGRPCPort: r.Port("DAPR_GRPC_PORT", 50001),
-		DaprAPIToken: r.String("DAPR_API_TOKEN", ""),
-		AppAPIToken:  r.Required("APP_API_TOKEN"),
-		StateStore:   r.String("STATE_STORE", "catalog-state"),
-		SecretStore:  r.String("SECRET_STORE", "secretstore"),
-		DBSecret:     r.String("DB_SECRET", "movie-command-db"),
-		OIDCIssuer:   r.Required("OIDC_ISSUER"),
-		OIDCAudience: r.String("OIDC_AUDIENCE", "tenflix-api"),
-		OIDCJWKSURL:  r.String("OIDC_JWKS_URL", ""),
-		LogLevel:     r.LogLevel("LOG_LEVEL", "info"),
+		Settings:   service.ReadSettings(r, 7101),
+		OIDC:       service.ReadOIDC(r),
+		StateStore: r.String("STATE_STORE", "catalog-state"),
+		DBSecret:   r.String("DB_SECRET", "movie-command-db"),
 	}
 	if err := r.Err(); err != nil {
 		return settings{}, err
@@ -77,20 +48,10 @@ func loadSettings(getenv config.Env) (settings, error) {
 
 // LogValue is the configuration as it may be logged: no token.
 func (s settings) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Int("port", s.Port),
-		slog.Int("dapr_http_port", s.DaprHTTPPort),
-		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
-		config.Secret("dapr_api_token", s.DaprAPIToken),
-		config.Secret("app_api_token", s.AppAPIToken),
+	return slog.GroupValue(slices.Concat(s.Settings.LogAttrs(), s.OIDC.LogAttrs(), []slog.Attr{
 		slog.String("state_store", s.StateStore),
-		slog.String("secret_store", s.SecretStore),
 		slog.String("db_secret", s.DBSecret),
-		config.URL("oidc_issuer", s.OIDCIssuer),
-		slog.String("oidc_audience", s.OIDCAudience),
-		config.URL("oidc_jwks_url", s.OIDCJWKSURL),
-		slog.String("log_level", s.LogLevel),
-	)
+	})...)
 }
 
 func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
@@ -98,42 +59,31 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger(stdout, service, s.LogLevel)
-	log.Info("starting", "config", s)
-
-	// No network here: the key set is fetched with the first token.
-	verifier, err := authn.New(ctx, authn.Config{
-		Issuer: s.OIDCIssuer, Audience: s.OIDCAudience, JWKSURL: s.OIDCJWKSURL, Log: log,
-	})
+	log := service.Logger(stdout, appID, s.LogLevel, s)
+	verifier, err := s.Verifier(ctx, log)
 	if err != nil {
 		return err
 	}
-
-	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	dapr, err := service.Sidecar(s.Settings)
 	if err != nil {
 		return err
 	}
 	defer dapr.Close() //nolint:errcheck
-	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := dapr.WaitReady(waitCtx); err != nil {
+	if err := service.WaitReady(ctx, dapr); err != nil {
 		return err
 	}
-	dsn, err := dapr.Secret(ctx, s.SecretStore, s.DBSecret)
+	dsn, err := service.DatabaseURL(ctx, dapr, s.SecretStore, s.DBSecret)
 	if err != nil {
-		return fmt.Errorf("database secret: %w", err)
+		return err
 	}
-	db, err := postgres.Open(ctx, dsn)
+	db, err := service.OpenDatabase(ctx, dsn, postgres.Open, migrations.FS)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		return err
-	}
 
 	a := app.New(statestore.New(dapr, s.StateStore), db)
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	httpapi.Routes(engine, httpapi.Deps{Log: log, Verifier: verifier, App: a, Snapshot: db})
-	return httpserver.Run(ctx, log, "127.0.0.1:"+strconv.Itoa(s.Port), engine)
+	return httpserver.Run(ctx, log, s.Addr(), engine)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"tenflix/platform/config"
+	"tenflix/platform/service"
 )
 
 func TestLoadSettingsNeedsTheIssuerAndTheAppToken(t *testing.T) {
@@ -38,8 +39,8 @@ func TestLoadSettingsNamesABadPort(t *testing.T) {
 
 func TestSettingsLogValueHidesTheTokens(t *testing.T) {
 	var buf bytes.Buffer
-	config.NewLogger(&buf, service, "info").Info("starting", "config",
-		settings{DaprAPIToken: "dapr-secret", AppAPIToken: "sidecar-secret", OIDCIssuer: "http://issuer"})
+	config.NewLogger(&buf, appID, "info").Info("starting", "config",
+		settings{Settings: service.Settings{DaprAPIToken: "dapr-secret", AppAPIToken: "sidecar-secret"}, OIDC: service.OIDC{OIDCIssuer: "http://issuer"}})
 	if l := buf.String(); strings.Contains(l, "dapr-secret") || strings.Contains(l, "sidecar-secret") ||
 		!strings.Contains(l, `"app_api_token_set":true`) || !strings.Contains(l, "http://issuer") {
 		t.Fatalf("log line: %s", l)
