@@ -16,6 +16,7 @@ import (
 	"tenflix/platform/config"
 	"tenflix/platform/logtest"
 	"tenflix/platform/pgdb/pgtest"
+	"tenflix/platform/service"
 	"tenflix/platform/sidecar/sidecartest"
 	"tenflix/services/subscription/internal/postgres/postgrestest"
 )
@@ -27,9 +28,11 @@ func envOf(m map[string]string) config.Env {
 func TestLoadSettings(t *testing.T) {
 	required := map[string]string{"OIDC_ISSUER": "http://gw", "APP_API_TOKEN": "at"}
 	got, err := loadSettings(envOf(required))
-	want := settings{Port: 7107, DaprHTTPPort: 3500, DaprGRPCPort: 50001, AppAPIToken: "at",
-		StateStore: "subscription-state", SecretStore: "secretstore", DBSecret: "subscription-db",
-		OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api", ExpiryBatch: 100, LogLevel: "info"}
+	want := settings{
+		Settings: service.Settings{Port: 7107, DaprHTTPPort: 3500, DaprGRPCPort: 50001, AppAPIToken: "at",
+			SecretStore: "secretstore", LogLevel: "info"},
+		OIDC:       service.OIDC{OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api"},
+		StateStore: "subscription-state", DBSecret: "subscription-db", ExpiryBatch: 100}
 	if err != nil || got != want {
 		t.Fatalf("defaults: %+v, %v\nwant %+v", got, err, want)
 	}
@@ -50,8 +53,8 @@ func TestLoadSettings(t *testing.T) {
 
 func TestSettingsLogValueHidesTheTokens(t *testing.T) {
 	var buf bytes.Buffer
-	config.NewLogger(&buf, service, "info").Info("starting", "config",
-		settings{DaprAPIToken: "dapr-secret", AppAPIToken: "sidecar-secret", OIDCIssuer: "http://issuer"})
+	config.NewLogger(&buf, appID, "info").Info("starting", "config",
+		settings{Settings: service.Settings{DaprAPIToken: "dapr-secret", AppAPIToken: "sidecar-secret"}, OIDC: service.OIDC{OIDCIssuer: "http://issuer"}})
 	if l := buf.String(); strings.Contains(l, "dapr-secret") || strings.Contains(l, "sidecar-secret") ||
 		!strings.Contains(l, `"app_api_token_set":true`) || !strings.Contains(l, "http://issuer") {
 		t.Fatalf("log line: %s", l)
