@@ -7,19 +7,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
 	"time"
 
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
-	"tenflix/platform/sidecar"
+	"tenflix/platform/service"
 	"tenflix/services/order/internal/app"
 	"tenflix/services/order/internal/events"
 	"tenflix/services/order/internal/httpapi"
@@ -29,50 +24,31 @@ import (
 	"tenflix/services/order/migrations"
 )
 
-// service is the app id.
-const service = "order"
+// appID is the Dapr app id; logs and errors are tagged with it.
+const appID = "order"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(appID, run) }
 
 // settings is the order service's configuration, read once from the
 // environment.
 type settings struct {
-	Port         int           // APP_PORT, the port the sidecar calls
-	DaprHTTPPort int           // DAPR_HTTP_PORT, the sidecar's HTTP API (state, readiness)
-	DaprGRPCPort int           // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: secrets, invocation)
-	DaprAPIToken string        // DAPR_API_TOKEN: sent to the sidecar
-	AppAPIToken  string        // APP_API_TOKEN: only the sidecar may call
-	StateStore   string        // STATE_STORE
-	SecretStore  string        // SECRET_STORE
-	DBSecret     string        // DB_SECRET: the secret holding the PostgreSQL URL
-	SweepAfter   time.Duration // SWEEP_AFTER: the sweep looks at orders not moved for this long
-	SweepBatch   int           // SWEEP_BATCH: orders per sweep
-	StuckAfter   time.Duration // STUCK_AFTER: the stuck list's default age
-	LogLevel     string        // LOG_LEVEL
+	service.Settings
+	StateStore string        // STATE_STORE
+	DBSecret   string        // DB_SECRET: the secret holding the PostgreSQL URL
+	SweepAfter time.Duration // SWEEP_AFTER: the sweep looks at orders not moved for this long
+	SweepBatch int           // SWEEP_BATCH: orders per sweep
+	StuckAfter time.Duration // STUCK_AFTER: the stuck list's default age
 }
 
 func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Port:         r.Port("APP_PORT", 7105),
-		DaprHTTPPort: r.Port("DAPR_HTTP_PORT", 3500),
-		DaprGRPCPort: r.Port("DAPR_GRPC_PORT", 50001),
-		DaprAPIToken: r.String("DAPR_API_TOKEN", ""),
-		AppAPIToken:  r.Required("APP_API_TOKEN"),
-		StateStore:   r.String("STATE_STORE", "order-state"),
-		SecretStore:  r.String("SECRET_STORE", "secretstore"),
-		DBSecret:     r.String("DB_SECRET", "order-db"),
-		SweepAfter:   r.Duration("SWEEP_AFTER", app.DefaultSweepAfter, time.Second, 24*time.Hour),
-		SweepBatch:   r.Int("SWEEP_BATCH", app.DefaultSweepBatch, 1, 1000),
-		StuckAfter:   r.Duration("STUCK_AFTER", app.DefaultStuckAfter, time.Second, math.MaxInt64),
-		LogLevel:     r.LogLevel("LOG_LEVEL", "info"),
+		Settings:   service.ReadSettings(r, 7105),
+		StateStore: r.String("STATE_STORE", "order-state"),
+		DBSecret:   r.String("DB_SECRET", "order-db"),
+		SweepAfter: r.Duration("SWEEP_AFTER", app.DefaultSweepAfter, time.Second, 24*time.Hour),
+		SweepBatch: r.Int("SWEEP_BATCH", app.DefaultSweepBatch, 1, 1000),
+		StuckAfter: r.Duration("STUCK_AFTER", app.DefaultStuckAfter, time.Second, math.MaxInt64),
 	}
 	if err := r.Err(); err != nil {
 		return settings{}, err
@@ -82,20 +58,13 @@ func loadSettings(getenv config.Env) (settings, error) {
 
 // LogValue is the configuration as it may be logged: no token.
 func (s settings) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Int("port", s.Port),
-		slog.Int("dapr_http_port", s.DaprHTTPPort),
-		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
-		config.Secret("dapr_api_token", s.DaprAPIToken),
-		config.Secret("app_api_token", s.AppAPIToken),
+	return slog.GroupValue(append(s.Settings.LogAttrs(),
 		slog.String("state_store", s.StateStore),
-		slog.String("secret_store", s.SecretStore),
 		slog.String("db_secret", s.DBSecret),
 		slog.Duration("sweep_after", s.SweepAfter),
 		slog.Int("sweep_batch", s.SweepBatch),
 		slog.Duration("stuck_after", s.StuckAfter),
-		slog.String("log_level", s.LogLevel),
-	)
+	)...)
 }
 
 func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
@@ -103,33 +72,26 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger(stdout, service, s.LogLevel)
-	log.Info("starting", "config", s)
-
-	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	log := service.Logger(stdout, appID, s.LogLevel, s)
+	dapr, err := service.Sidecar(s.Settings)
 	if err != nil {
 		return err
 	}
 	defer dapr.Close() //nolint:errcheck
 	// Components loaded means daprd created order_state, which the
 	// migrations add indexes to.
-	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := dapr.WaitReady(waitCtx); err != nil {
+	if err := service.WaitReady(ctx, dapr); err != nil {
 		return err
 	}
-	dsn, err := dapr.Secret(ctx, s.SecretStore, s.DBSecret)
+	dsn, err := service.DatabaseURL(ctx, dapr, s.SecretStore, s.DBSecret)
 	if err != nil {
-		return fmt.Errorf("database secret: %w", err)
+		return err
 	}
-	db, err := postgres.Open(ctx, dsn)
+	db, err := service.OpenDatabase(ctx, dsn, postgres.Open, migrations.FS)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		return err
-	}
 
 	a := app.New(app.Options{
 		State: statestore.New(dapr, s.StateStore), Reads: db, Payments: payment.New(dapr), Log: log,
@@ -137,5 +99,5 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	})
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	httpapi.Routes(engine, httpapi.Deps{Log: log, Orders: a, Events: events.New(a, log)})
-	return httpserver.Run(ctx, log, "127.0.0.1:"+strconv.Itoa(s.Port), engine)
+	return httpserver.Run(ctx, log, s.Addr(), engine)
 }

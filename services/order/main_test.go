@@ -16,6 +16,7 @@ import (
 	"tenflix/platform/config"
 	"tenflix/platform/logtest"
 	"tenflix/platform/pgdb/pgtest"
+	"tenflix/platform/service"
 	"tenflix/platform/sidecar/sidecartest"
 )
 
@@ -26,9 +27,11 @@ func TestLoadSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := settings{Port: 7105, DaprHTTPPort: 3500, DaprGRPCPort: 50001, AppAPIToken: "at", StateStore: "order-state",
-		SecretStore: "secretstore", DBSecret: "order-db", SweepAfter: 2 * time.Minute, SweepBatch: 100,
-		StuckAfter: 10 * time.Minute, LogLevel: "info"}
+	want := settings{
+		Settings: service.Settings{Port: 7105, DaprHTTPPort: 3500, DaprGRPCPort: 50001, AppAPIToken: "at",
+			SecretStore: "secretstore", LogLevel: "info"},
+		StateStore: "order-state", DBSecret: "order-db", SweepAfter: 2 * time.Minute, SweepBatch: 100,
+		StuckAfter: 10 * time.Minute}
 	if s != want {
 		t.Fatalf("defaults %+v, want %+v", s, want)
 	}
@@ -49,7 +52,7 @@ func TestLoadSettings(t *testing.T) {
 
 func TestSettingsLogValueHidesTheTokens(t *testing.T) {
 	var buf bytes.Buffer
-	config.NewLogger(&buf, service, "info").Info("starting", "config", settings{DaprAPIToken: "dapr-secret", AppAPIToken: "sidecar-secret"})
+	config.NewLogger(&buf, appID, "info").Info("starting", "config", settings{Settings: service.Settings{DaprAPIToken: "dapr-secret", AppAPIToken: "sidecar-secret"}})
 	if l := buf.String(); strings.Contains(l, "dapr-secret") || strings.Contains(l, "sidecar-secret") || !strings.Contains(l, `"app_api_token_set":true`) {
 		t.Fatalf("log line: %s", l)
 	}
