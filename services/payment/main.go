@@ -13,15 +13,12 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
-	"os/signal"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
+	"tenflix/platform/service"
 	"tenflix/platform/sidecar"
 	"tenflix/services/payment/internal/app"
 	"tenflix/services/payment/internal/httpapi"
@@ -31,8 +28,8 @@ import (
 	"tenflix/services/payment/migrations"
 )
 
-// service is the app id.
-const service = "payment"
+// appID is the Dapr app id; logs and errors are tagged with it.
+const appID = "payment"
 
 // Secrets read from the secret store.
 const (
@@ -40,50 +37,31 @@ const (
 	secretDB        = "payment-db"          // PostgreSQL URL of payment-state's database (migrations)
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(appID, run) }
 
 // settings is payment's configuration, read once from the environment. The
 // Midtrans server key is not among them: it comes only from the secret store.
 type settings struct {
-	Port            int           // APP_PORT, the port the sidecar calls
-	DaprHTTPPort    int           // DAPR_HTTP_PORT, the sidecar's HTTP API (state, readiness)
-	DaprGRPCPort    int           // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: secrets)
-	DaprAPIToken    string        // DAPR_API_TOKEN: sent to the sidecar
-	AppAPIToken     string        // APP_API_TOKEN: only the sidecar may call
+	service.Settings
 	StateStore      string        // STATE_STORE
-	SecretStore     string        // SECRET_STORE
 	MidtransEnv     string        // MIDTRANS_ENV: sandbox or production
 	MidtransAPIURL  string        // MIDTRANS_API_URL: where Midtrans' hosts are reached instead (the emulator)
 	NotificationURL string        // NOTIFICATION_URL: X-Override-Notification of each transaction
 	PaymentExpiry   time.Duration // PAYMENT_EXPIRY: how long a customer has to pay
 	MidtransTimeout time.Duration // MIDTRANS_TIMEOUT: of each Midtrans call, and of a notification's handling
-	LogLevel        string        // LOG_LEVEL
 }
 
 func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Port:            r.Port("APP_PORT", 7106),
-		DaprHTTPPort:    r.Port("DAPR_HTTP_PORT", 3500),
-		DaprGRPCPort:    r.Port("DAPR_GRPC_PORT", 50001),
-		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
-		AppAPIToken:     r.Required("APP_API_TOKEN"),
+		Settings:        service.ReadSettings(r, 7106),
 		StateStore:      r.String("STATE_STORE", "payment-state"),
-		SecretStore:     r.String("SECRET_STORE", "secretstore"),
 		MidtransEnv:     r.String("MIDTRANS_ENV", "sandbox"),
 		MidtransAPIURL:  r.String("MIDTRANS_API_URL", ""),
 		NotificationURL: r.String("NOTIFICATION_URL", ""),
 		// Snap takes its expiry in whole minutes.
 		PaymentExpiry:   r.Duration("PAYMENT_EXPIRY", 30*time.Minute, time.Minute, 7*24*time.Hour),
 		MidtransTimeout: r.Duration("MIDTRANS_TIMEOUT", 5*time.Second, 100*time.Millisecond, 14*time.Second),
-		LogLevel:        r.LogLevel("LOG_LEVEL", "info"),
 	}
 	r.Check(s.MidtransEnv == "sandbox" || s.MidtransEnv == "production",
 		"MIDTRANS_ENV must be sandbox or production, got %q", s.MidtransEnv)
@@ -124,21 +102,14 @@ func validNotificationURLs(raw string) bool {
 
 // LogValue is the configuration as it may be logged: no token.
 func (s settings) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Int("port", s.Port),
-		slog.Int("dapr_http_port", s.DaprHTTPPort),
-		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
-		config.Secret("dapr_api_token", s.DaprAPIToken),
-		config.Secret("app_api_token", s.AppAPIToken),
+	return slog.GroupValue(append(s.Settings.LogAttrs(),
 		slog.String("state_store", s.StateStore),
-		slog.String("secret_store", s.SecretStore),
 		slog.String("midtrans_env", s.MidtransEnv),
 		config.URL("midtrans_api_url", s.MidtransAPIURL),
 		slog.Int("notification_urls", len(strings.FieldsFunc(s.NotificationURL, func(r rune) bool { return r == ',' }))),
 		slog.String("payment_expiry", s.PaymentExpiry.String()),
 		slog.String("midtrans_timeout", s.MidtransTimeout.String()),
-		slog.String("log_level", s.LogLevel),
-	)
+	)...)
 }
 
 func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
@@ -146,15 +117,14 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger(stdout, service, s.LogLevel)
-	log.Info("starting", "config", s)
-
-	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	log := service.Logger(stdout, appID, s.LogLevel, s)
+	dapr, err := service.Sidecar(s.Settings)
 	if err != nil {
 		return err
 	}
 	defer dapr.Close() //nolint:errcheck
-	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	// The start-up budget covers the secrets and the migrations too.
+	waitCtx, cancel := context.WithTimeout(ctx, service.ReadyTimeout)
 	defer cancel()
 	if err := dapr.WaitReady(waitCtx); err != nil {
 		return err
@@ -189,17 +159,12 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	}
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken, MaxBodyBytes: httpapi.MaxBodyBytes})
 	httpapi.Routes(engine, httpapi.Deps{Log: log, Payments: a})
-	return httpserver.Run(ctx, log, "127.0.0.1:"+strconv.Itoa(s.Port), engine)
-}
-
-// secretReader reads the secret store (sidecar.Client).
-type secretReader interface {
-	Secret(ctx context.Context, store, name string) (string, error)
+	return httpserver.Run(ctx, log, s.Addr(), engine)
 }
 
 // readSecret reads a secret, retrying until the sidecar's secret store
 // answers or ctx ends; a secret that does not exist fails at once.
-func readSecret(ctx context.Context, log *slog.Logger, secrets secretReader, store, name string) (string, error) {
+func readSecret(ctx context.Context, log *slog.Logger, secrets service.SecretReader, store, name string) (string, error) {
 	for {
 		v, err := secrets.Secret(ctx, store, name)
 		switch {

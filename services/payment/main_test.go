@@ -17,6 +17,7 @@ import (
 	"tenflix/platform/config"
 	"tenflix/platform/logtest"
 	"tenflix/platform/pgdb/pgtest"
+	"tenflix/platform/service"
 	"tenflix/platform/sidecar/sidecartest"
 	"tenflix/services/payment/internal/midtrans/midtranstest"
 	"tenflix/services/payment/internal/statestore/statestoretest"
@@ -25,13 +26,14 @@ import (
 func envOf(m map[string]string) config.Env { return func(k string) string { return m[k] } }
 
 func TestLoadSettings(t *testing.T) {
-	defaults := settings{Port: 7106, DaprHTTPPort: 3500, DaprGRPCPort: 50001, AppAPIToken: "at", StateStore: "payment-state",
-		SecretStore: "secretstore", MidtransEnv: "sandbox", PaymentExpiry: 30 * time.Minute, MidtransTimeout: 5 * time.Second,
-		LogLevel: "info"}
-	all := settings{Port: 8000, DaprHTTPPort: 3600, DaprGRPCPort: 3700, DaprAPIToken: "dt", AppAPIToken: "at",
-		StateStore: "ps", SecretStore: "ss", MidtransEnv: "production", MidtransAPIURL: "http://127.0.0.1:8090",
+	defaults := settings{
+		Settings:   service.Settings{Port: 7106, DaprHTTPPort: 3500, DaprGRPCPort: 50001, AppAPIToken: "at", SecretStore: "secretstore", LogLevel: "info"},
+		StateStore: "payment-state", MidtransEnv: "sandbox", PaymentExpiry: 30 * time.Minute, MidtransTimeout: 5 * time.Second}
+	all := settings{
+		Settings:   service.Settings{Port: 8000, DaprHTTPPort: 3600, DaprGRPCPort: 3700, DaprAPIToken: "dt", AppAPIToken: "at", SecretStore: "ss", LogLevel: "debug"},
+		StateStore: "ps", MidtransEnv: "production", MidtransAPIURL: "http://127.0.0.1:8090",
 		NotificationURL: "https://a.example/n,https://b.example/n", PaymentExpiry: 2 * time.Hour,
-		MidtransTimeout: 3 * time.Second, LogLevel: "debug"}
+		MidtransTimeout: 3 * time.Second}
 	for _, tt := range []struct {
 		name    string
 		env     map[string]string
