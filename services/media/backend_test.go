@@ -8,6 +8,7 @@ import (
 	"tenflix/services/media/internal/ffmpeg"
 	"testing"
 
+	"tenflix/platform/service"
 	"tenflix/platform/sidecar"
 	"tenflix/services/media/internal/cloudinary"
 	"tenflix/services/media/internal/hls"
@@ -32,7 +33,7 @@ func TestBackendChoice(t *testing.T) {
 	}
 	defer files.Close()
 	log := slog.New(slog.DiscardHandler)
-	s := settings{SecretStore: "secretstore", CloudinarySecret: "cloudinary-url", CloudinaryProfile: "auto"}
+	s := settings{Settings: service.Settings{SecretStore: "secretstore"}, CloudinarySecret: "cloudinary-url", CloudinaryProfile: "auto"}
 	for name, sec := range map[string]secretsOf{"absent": {}, "empty": {"cloudinary-url": " "}} {
 		tr, cld, err := backend(context.Background(), s, sec, files, ffmpegTools, log)
 		if _, local := tr.(hls.Transcoder); err != nil || cld != nil || !local {
