@@ -6,19 +6,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
+	"slices"
 	"time"
 
-	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
-	"tenflix/platform/sidecar"
+	"tenflix/platform/service"
 	"tenflix/services/movie-query/internal/grants"
 	"tenflix/services/movie-query/internal/httpapi"
 	"tenflix/services/movie-query/internal/mongostore"
@@ -29,31 +24,17 @@ import (
 	"tenflix/services/movie-query/internal/watching"
 )
 
-const service = "movie-query"
+// appID is the Dapr app id; logs and errors are tagged with it.
+const appID = "movie-query"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(appID, run) }
 
 // settings is the service's configuration, read once from the environment.
 type settings struct {
-	Port          int    // APP_PORT, the port the sidecar calls
-	MongoURL      string // MONGO_URL
-	MongoDatabase string // MONGO_DATABASE
-	AppAPIToken   string // APP_API_TOKEN: only the sidecar may call
-	OIDCIssuer    string // OIDC_ISSUER: whose access tokens browsers bring
-	OIDCAudience  string // OIDC_AUDIENCE
-	OIDCJWKSURL   string // OIDC_JWKS_URL: skips discovery when set
-	DaprHTTPPort  int    // DAPR_HTTP_PORT, the sidecar's HTTP API
-	DaprGRPCPort  int    // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: service invocation)
-	DaprAPIToken  string // DAPR_API_TOKEN: sent to the sidecar
-	LogLevel      string // LOG_LEVEL
-	SecretStore   string // SECRET_STORE: holds playback-signing-key
+	service.Settings        // SECRET_STORE holds playback-signing-key
+	service.OIDC            // whose access tokens browsers bring
+	MongoURL         string // MONGO_URL
+	MongoDatabase    string // MONGO_DATABASE
 	// PlaybackGrantTTL is how long a playback URL works (PLAYBACK_GRANT_TTL).
 	PlaybackGrantTTL time.Duration
 	// EntitlementTimeout bounds the wait for subscription (ENTITLEMENT_TIMEOUT).
@@ -63,18 +44,10 @@ type settings struct {
 func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Port:             r.Port("APP_PORT", 7102),
+		Settings:         service.ReadSettings(r, 7102),
+		OIDC:             service.ReadOIDC(r),
 		MongoURL:         r.Required("MONGO_URL"),
 		MongoDatabase:    r.String("MONGO_DATABASE", "movie_query"),
-		AppAPIToken:      r.Required("APP_API_TOKEN"),
-		OIDCIssuer:       r.Required("OIDC_ISSUER"),
-		OIDCAudience:     r.String("OIDC_AUDIENCE", "tenflix-api"),
-		OIDCJWKSURL:      r.String("OIDC_JWKS_URL", ""),
-		DaprHTTPPort:     r.Port("DAPR_HTTP_PORT", 3500),
-		DaprGRPCPort:     r.Port("DAPR_GRPC_PORT", 50001),
-		DaprAPIToken:     r.String("DAPR_API_TOKEN", ""),
-		LogLevel:         r.LogLevel("LOG_LEVEL", "info"),
-		SecretStore:      r.String("SECRET_STORE", "secretstore"),
 		PlaybackGrantTTL: r.Duration("PLAYBACK_GRANT_TTL", watching.DefaultGrantTTL, time.Minute, 24*time.Hour),
 		EntitlementTimeout: r.Duration("ENTITLEMENT_TIMEOUT", subscription.DefaultTimeout,
 			100*time.Millisecond, 30*time.Second),
@@ -87,22 +60,12 @@ func loadSettings(getenv config.Env) (settings, error) {
 
 // LogValue is the configuration as it may be logged: no password, no token.
 func (s settings) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Int("port", s.Port),
+	return slog.GroupValue(slices.Concat(s.Settings.LogAttrs(), s.OIDC.LogAttrs(), []slog.Attr{
 		config.URL("mongo_url", s.MongoURL),
 		slog.String("mongo_database", s.MongoDatabase),
-		config.Secret("app_api_token", s.AppAPIToken),
-		config.URL("oidc_issuer", s.OIDCIssuer),
-		slog.String("oidc_audience", s.OIDCAudience),
-		config.URL("oidc_jwks_url", s.OIDCJWKSURL),
-		slog.Int("dapr_http_port", s.DaprHTTPPort),
-		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
-		config.Secret("dapr_api_token", s.DaprAPIToken),
-		slog.String("log_level", s.LogLevel),
-		slog.String("secret_store", s.SecretStore),
 		slog.String("playback_grant_ttl", s.PlaybackGrantTTL.String()),
 		slog.String("entitlement_timeout", s.EntitlementTimeout.String()),
-	)
+	})...)
 }
 
 func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
@@ -110,13 +73,8 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger(stdout, service, s.LogLevel)
-	log.Info("starting", "config", s)
-
-	// No network here: the key set is fetched with the first token.
-	verifier, err := authn.New(ctx, authn.Config{
-		Issuer: s.OIDCIssuer, Audience: s.OIDCAudience, JWKSURL: s.OIDCJWKSURL, Log: log,
-	})
+	log := service.Logger(stdout, appID, s.LogLevel, s)
+	verifier, err := s.Verifier(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -136,7 +94,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		return err
 	}
 
-	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	dapr, err := service.Sidecar(s.Settings)
 	if err != nil {
 		return err
 	}
@@ -150,5 +108,5 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		Reconciler: reconcile.New(moviecommand.New(dapr), store, project, log, reconcile.DefaultSettle),
 		Watching:   watch,
 	})
-	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", s.Port), engine)
+	return httpserver.Run(ctx, log, s.Addr(), engine)
 }

@@ -13,6 +13,7 @@ import (
 	"tenflix/platform/authn/authntest"
 	"tenflix/platform/config"
 	"tenflix/platform/logtest"
+	"tenflix/platform/service"
 	"tenflix/services/movie-query/internal/mongostore/mongotest"
 )
 
@@ -28,17 +29,17 @@ func TestLoadSettings(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", map[string]string{"MONGO_URL": "mongodb://db:27017", "OIDC_ISSUER": "http://gw", "APP_API_TOKEN": "at"},
-			settings{Port: 7102, MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", AppAPIToken: "at", DaprHTTPPort: 3500, DaprGRPCPort: 50001,
-				OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api", LogLevel: "info",
-				SecretStore: "secretstore", PlaybackGrantTTL: 4 * time.Hour, EntitlementTimeout: 3 * time.Second}, ""},
+			settings{Settings: service.Settings{Port: 7102, AppAPIToken: "at", DaprHTTPPort: 3500, DaprGRPCPort: 50001, LogLevel: "info", SecretStore: "secretstore"},
+				OIDC:     service.OIDC{OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api"},
+				MongoURL: "mongodb://db:27017", MongoDatabase: "movie_query", PlaybackGrantTTL: 4 * time.Hour, EntitlementTimeout: 3 * time.Second}, ""},
 		{"all set", map[string]string{"MONGO_URL": "mongodb://db", "APP_PORT": "8000", "MONGO_DATABASE": "mq",
 			"APP_API_TOKEN": "secret", "DAPR_HTTP_PORT": "3502", "DAPR_API_TOKEN": "dapr-secret",
 			"OIDC_ISSUER": "https://sso", "OIDC_AUDIENCE": "api",
 			"OIDC_JWKS_URL": "https://sso/keys", "LOG_LEVEL": "debug", "SECRET_STORE": "vault",
 			"PLAYBACK_GRANT_TTL": "30m", "ENTITLEMENT_TIMEOUT": "500ms"},
-			settings{Port: 8000, MongoURL: "mongodb://db", MongoDatabase: "mq", AppAPIToken: "secret",
-				DaprHTTPPort: 3502, DaprGRPCPort: 50001, DaprAPIToken: "dapr-secret", OIDCIssuer: "https://sso", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys", LogLevel: "debug",
-				SecretStore: "vault", PlaybackGrantTTL: 30 * time.Minute, EntitlementTimeout: 500 * time.Millisecond}, ""},
+			settings{Settings: service.Settings{Port: 8000, AppAPIToken: "secret", DaprHTTPPort: 3502, DaprGRPCPort: 50001, DaprAPIToken: "dapr-secret", LogLevel: "debug", SecretStore: "vault"},
+				OIDC:     service.OIDC{OIDCIssuer: "https://sso", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys"},
+				MongoURL: "mongodb://db", MongoDatabase: "mq", PlaybackGrantTTL: 30 * time.Minute, EntitlementTimeout: 500 * time.Millisecond}, ""},
 		{"grant ttl too short", map[string]string{"MONGO_URL": "mongodb://db", "OIDC_ISSUER": "http://gw", "APP_API_TOKEN": "at",
 			"PLAYBACK_GRANT_TTL": "10s"}, settings{}, "PLAYBACK_GRANT_TTL"},
 		{"mongo url missing", map[string]string{"OIDC_ISSUER": "http://gw"}, settings{}, "MONGO_URL is required"},
@@ -65,9 +66,9 @@ func TestLoadSettings(t *testing.T) {
 }
 
 func TestSettingsLogValueHidesSecrets(t *testing.T) {
-	s := settings{Port: 1, MongoURL: "mongodb://user:hunter2@db:27017/?authSource=admin", AppAPIToken: "sidecar-secret", DaprAPIToken: "dapr-secret"}
+	s := settings{Settings: service.Settings{Port: 1, AppAPIToken: "sidecar-secret", DaprAPIToken: "dapr-secret"}, MongoURL: "mongodb://user:hunter2@db:27017/?authSource=admin"}
 	var buf bytes.Buffer
-	config.NewLogger(&buf, service, "info").Info("starting", "config", s)
+	config.NewLogger(&buf, appID, "info").Info("starting", "config", s)
 	if l := buf.String(); strings.Contains(l, "hunter2") || strings.Contains(l, "sidecar-secret") || strings.Contains(l, "dapr-secret") || !strings.Contains(l, "db:27017") {
 		t.Fatalf("log line leaks a secret or lost the host: %s", l)
 	}
