@@ -7,19 +7,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
+	"slices"
 	"time"
 
-	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
-	"tenflix/platform/sidecar"
+	"tenflix/platform/service"
 	"tenflix/services/order-aggregator/internal/app"
 	"tenflix/services/order-aggregator/internal/httpapi"
 	"tenflix/services/order-aggregator/internal/order"
@@ -27,28 +22,15 @@ import (
 	"tenflix/services/order-aggregator/internal/subscription"
 )
 
-const service = "order-aggregator"
+// appID is the Dapr app id; logs and errors are tagged with it.
+const appID = "order-aggregator"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(appID, run) }
 
 // settings is the service's configuration, read once from the environment.
 type settings struct {
-	Port            int           // APP_PORT, the port the sidecar calls
-	AppAPIToken     string        // APP_API_TOKEN: only the sidecar may call
-	OIDCIssuer      string        // OIDC_ISSUER: whose access tokens users bring
-	OIDCAudience    string        // OIDC_AUDIENCE
-	OIDCJWKSURL     string        // OIDC_JWKS_URL: skips discovery when set
-	DaprHTTPPort    int           // DAPR_HTTP_PORT, the sidecar's HTTP API
-	DaprGRPCPort    int           // DAPR_GRPC_PORT, the sidecar's gRPC API (service invocation)
-	DaprAPIToken    string        // DAPR_API_TOKEN: sent to the sidecar
-	LogLevel        string        // LOG_LEVEL
+	service.Settings
+	service.OIDC                  // whose access tokens users bring
 	PartTimeout     time.Duration // PART_TIMEOUT: each call of an order's detail
 	OrderApp        string        // ORDER_APP: the order service's app id
 	PaymentApp      string        // PAYMENT_APP
@@ -58,15 +40,8 @@ type settings struct {
 func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Port:            r.Port("APP_PORT", 7104),
-		AppAPIToken:     r.Required("APP_API_TOKEN"),
-		OIDCIssuer:      r.Required("OIDC_ISSUER"),
-		OIDCAudience:    r.String("OIDC_AUDIENCE", "tenflix-api"),
-		OIDCJWKSURL:     r.String("OIDC_JWKS_URL", ""),
-		DaprHTTPPort:    r.Port("DAPR_HTTP_PORT", 3500),
-		DaprGRPCPort:    r.Port("DAPR_GRPC_PORT", 50001),
-		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
-		LogLevel:        r.LogLevel("LOG_LEVEL", "info"),
+		Settings:        service.ReadSettings(r, 7104),
+		OIDC:            service.ReadOIDC(r),
 		PartTimeout:     r.Duration("PART_TIMEOUT", 3*time.Second, 100*time.Millisecond, 30*time.Second),
 		OrderApp:        r.String("ORDER_APP", order.DefaultAppID),
 		PaymentApp:      r.String("PAYMENT_APP", payment.DefaultAppID),
@@ -80,21 +55,12 @@ func loadSettings(getenv config.Env) (settings, error) {
 
 // LogValue is the configuration as it may be logged: no token.
 func (s settings) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Int("port", s.Port),
-		config.Secret("app_api_token", s.AppAPIToken),
-		config.URL("oidc_issuer", s.OIDCIssuer),
-		slog.String("oidc_audience", s.OIDCAudience),
-		config.URL("oidc_jwks_url", s.OIDCJWKSURL),
-		slog.Int("dapr_http_port", s.DaprHTTPPort),
-		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
-		config.Secret("dapr_api_token", s.DaprAPIToken),
-		slog.String("log_level", s.LogLevel),
+	return slog.GroupValue(slices.Concat(s.Settings.LogAttrs(), s.OIDC.LogAttrs(), []slog.Attr{
 		slog.Duration("part_timeout", s.PartTimeout),
 		slog.String("order_app", s.OrderApp),
 		slog.String("payment_app", s.PaymentApp),
 		slog.String("subscription_app", s.SubscriptionApp),
-	)
+	})...)
 }
 
 func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
@@ -102,18 +68,12 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger(stdout, service, s.LogLevel)
-	log.Info("starting", "config", s)
-
-	// No network here: the key set is fetched with the first token.
-	verifier, err := authn.New(ctx, authn.Config{
-		Issuer: s.OIDCIssuer, Audience: s.OIDCAudience, JWKSURL: s.OIDCJWKSURL, Log: log,
-	})
+	log := service.Logger(stdout, appID, s.LogLevel, s)
+	verifier, err := s.Verifier(ctx, log)
 	if err != nil {
 		return err
 	}
-	// The gRPC connection is made lazily: the sidecar may start after us.
-	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	dapr, err := service.Sidecar(s.Settings)
 	if err != nil {
 		return err
 	}
@@ -128,5 +88,5 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	})
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	httpapi.Routes(engine, httpapi.Deps{Verifier: verifier, App: orders})
-	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", s.Port), engine)
+	return httpserver.Run(ctx, log, s.Addr(), engine)
 }

@@ -14,6 +14,7 @@ import (
 	"tenflix/platform/authn/authntest"
 	"tenflix/platform/config"
 	"tenflix/platform/logtest"
+	"tenflix/platform/service"
 	"tenflix/platform/sidecar/sidecartest"
 	"tenflix/services/order-aggregator/internal/sagatest"
 )
@@ -40,15 +41,17 @@ func TestLoadSettings(t *testing.T) {
 		want    settings
 		wantErr string
 	}{
-		{"defaults", required, settings{Port: 7104, AppAPIToken: "at", OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api",
-			DaprHTTPPort: 3500, DaprGRPCPort: 50001, LogLevel: "info", PartTimeout: 3 * time.Second,
-			OrderApp: "order", PaymentApp: "payment", SubscriptionApp: "subscription"}, ""},
+		{"defaults", required, settings{
+			Settings:    service.Settings{Port: 7104, AppAPIToken: "at", DaprHTTPPort: 3500, DaprGRPCPort: 50001, SecretStore: "secretstore", LogLevel: "info"},
+			OIDC:        service.OIDC{OIDCIssuer: "http://gw", OIDCAudience: "tenflix-api"},
+			PartTimeout: 3 * time.Second, OrderApp: "order", PaymentApp: "payment", SubscriptionApp: "subscription"}, ""},
 		{"all set", with(map[string]string{"APP_PORT": "8000", "OIDC_AUDIENCE": "api", "OIDC_JWKS_URL": "https://sso/keys",
 			"DAPR_HTTP_PORT": "3504", "DAPR_GRPC_PORT": "3604", "DAPR_API_TOKEN": "dt", "LOG_LEVEL": "debug", "PART_TIMEOUT": "1500ms",
 			"ORDER_APP": "o", "PAYMENT_APP": "p", "SUBSCRIPTION_APP": "s"}),
-			settings{Port: 8000, AppAPIToken: "at", OIDCIssuer: "http://gw", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys",
-				DaprHTTPPort: 3504, DaprGRPCPort: 3604, DaprAPIToken: "dt", LogLevel: "debug", PartTimeout: 1500 * time.Millisecond,
-				OrderApp: "o", PaymentApp: "p", SubscriptionApp: "s"}, ""},
+			settings{
+				Settings:    service.Settings{Port: 8000, AppAPIToken: "at", DaprHTTPPort: 3504, DaprGRPCPort: 3604, DaprAPIToken: "dt", SecretStore: "secretstore", LogLevel: "debug"},
+				OIDC:        service.OIDC{OIDCIssuer: "http://gw", OIDCAudience: "api", OIDCJWKSURL: "https://sso/keys"},
+				PartTimeout: 1500 * time.Millisecond, OrderApp: "o", PaymentApp: "p", SubscriptionApp: "s"}, ""},
 		{"app token missing", map[string]string{"OIDC_ISSUER": "http://gw"}, settings{}, "APP_API_TOKEN is required"},
 		{"issuer missing", map[string]string{"APP_API_TOKEN": "at"}, settings{}, "OIDC_ISSUER is required"},
 		{"bad port", with(map[string]string{"APP_PORT": "http"}), settings{}, "APP_PORT"},
@@ -73,9 +76,9 @@ func TestLoadSettings(t *testing.T) {
 }
 
 func TestSettingsLogValueHidesSecrets(t *testing.T) {
-	s := settings{Port: 1, AppAPIToken: "sidecar-secret", DaprAPIToken: "dapr-secret", OIDCIssuer: "https://sso.example"}
+	s := settings{Settings: service.Settings{Port: 1, AppAPIToken: "sidecar-secret", DaprAPIToken: "dapr-secret"}, OIDC: service.OIDC{OIDCIssuer: "https://sso.example"}}
 	var buf bytes.Buffer
-	config.NewLogger(&buf, service, "info").Info("starting", "config", s)
+	config.NewLogger(&buf, appID, "info").Info("starting", "config", s)
 	if l := buf.String(); strings.Contains(l, "sidecar-secret") || strings.Contains(l, "dapr-secret") || !strings.Contains(l, "sso.example") {
 		t.Fatalf("log line leaks a secret or lost the issuer: %s", l)
 	}
