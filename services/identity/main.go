@@ -14,17 +14,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"tenflix/platform/authn"
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
+	"tenflix/platform/service"
 	"tenflix/platform/sidecar"
 	"tenflix/services/identity/internal/account"
 	"tenflix/services/identity/internal/app"
@@ -36,8 +33,8 @@ import (
 	"tenflix/services/identity/migrations"
 )
 
-// service is the app id (daprd makes it the CloudEvent source).
-const service = "identity"
+// appID is the Dapr app id (daprd makes it the CloudEvent source).
+const appID = "identity"
 
 // Secrets read from the secret store.
 const (
@@ -47,30 +44,17 @@ const (
 	secretAdminPassword = "identity-admin-password"       // used when the admin account is created
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(appID, run) }
 
 // settings is identity's configuration, read once from the environment.
 type settings struct {
-	Port          int           // APP_PORT, the port the sidecar calls
-	DaprHTTPPort  int           // DAPR_HTTP_PORT, the sidecar's HTTP API (state, readiness)
-	DaprGRPCPort  int           // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: secrets)
-	DaprAPIToken  string        // DAPR_API_TOKEN: sent to the sidecar
-	AppAPIToken   string        // APP_API_TOKEN: only the sidecar may call
+	service.Settings
 	StateStore    string        // STATE_STORE: accounts, and the outbox of their events
-	SecretStore   string        // SECRET_STORE
 	OIDCIssuer    string        // OIDC_ISSUER: the issuer named in the tokens, no trailing slash
 	OIDCAudience  string        // OIDC_AUDIENCE
 	AccessTTL     time.Duration // ACCESS_TOKEN_TTL
 	RefreshTTL    time.Duration // REFRESH_TOKEN_TTL
 	AdminPassword string        // ADMIN_PASSWORD: when unset, the secret store's
-	LogLevel      string        // LOG_LEVEL
 	// HashConcurrency argon2id computations at once, each waiting at most
 	// HashWait for a slot (internal/password.Limits says why).
 	HashConcurrency int           // HASH_CONCURRENCY
@@ -80,21 +64,18 @@ type settings struct {
 func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Port:            r.Port("APP_PORT", 7103),
-		DaprHTTPPort:    r.Port("DAPR_HTTP_PORT", 3503),
-		DaprGRPCPort:    r.Port("DAPR_GRPC_PORT", 50001),
-		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
-		AppAPIToken:     r.Required("APP_API_TOKEN"),
+		Settings:        service.ReadSettings(r, 7103),
 		StateStore:      r.String("STATE_STORE", statestore.Name),
-		SecretStore:     r.String("SECRET_STORE", "secretstore"),
 		OIDCIssuer:      strings.TrimRight(r.String("OIDC_ISSUER", "http://127.0.0.1:8080"), "/"),
 		OIDCAudience:    r.String("OIDC_AUDIENCE", "tenflix-api"),
 		AccessTTL:       r.Duration("ACCESS_TOKEN_TTL", 15*time.Minute, time.Minute, 24*time.Hour),
 		RefreshTTL:      r.Duration("REFRESH_TOKEN_TTL", 30*24*time.Hour, 5*time.Minute, 365*24*time.Hour),
 		AdminPassword:   r.String("ADMIN_PASSWORD", ""),
-		LogLevel:        r.LogLevel("LOG_LEVEL", "info"),
 		HashConcurrency: r.Int("HASH_CONCURRENCY", password.DefaultConcurrency(), 1, 1024),
 		HashWait:        r.Duration("HASH_WAIT", password.DefaultWait, 10*time.Millisecond, 30*time.Second),
+	}
+	if getenv("DAPR_HTTP_PORT") == "" {
+		s.DaprHTTPPort = 3503 // identity's own default: its sidecar's port in the devstack
 	}
 	r.Check(validIssuer(s.OIDCIssuer), "OIDC_ISSUER must be an http(s) URL without query or fragment, got %q", s.OIDCIssuer)
 	r.Check(s.RefreshTTL > s.AccessTTL, "REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL")
@@ -113,23 +94,16 @@ func validIssuer(issuer string) bool {
 
 // LogValue is the configuration as it may be logged: no token, no password.
 func (s settings) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Int("port", s.Port),
-		slog.Int("dapr_http_port", s.DaprHTTPPort),
-		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
-		config.Secret("dapr_api_token", s.DaprAPIToken),
-		config.Secret("app_api_token", s.AppAPIToken),
+	return slog.GroupValue(append(s.Settings.LogAttrs(),
 		slog.String("state_store", s.StateStore),
-		slog.String("secret_store", s.SecretStore),
 		config.URL("oidc_issuer", s.OIDCIssuer),
 		slog.String("oidc_audience", s.OIDCAudience),
 		slog.String("access_token_ttl", s.AccessTTL.String()),
 		slog.String("refresh_token_ttl", s.RefreshTTL.String()),
 		config.Secret("admin_password", s.AdminPassword),
-		slog.String("log_level", s.LogLevel),
 		slog.Int("hash_concurrency", s.HashConcurrency),
 		slog.String("hash_wait", s.HashWait.String()),
-	)
+	)...)
 }
 
 func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
@@ -137,17 +111,13 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := config.NewLogger(stdout, service, s.LogLevel)
-	log.Info("starting", "config", s)
-
-	dapr, err := sidecar.NewWithGRPC(strconv.Itoa(s.DaprHTTPPort), strconv.Itoa(s.DaprGRPCPort), s.DaprAPIToken)
+	log := service.Logger(stdout, appID, s.LogLevel, s)
+	dapr, err := service.Sidecar(s.Settings)
 	if err != nil {
 		return err
 	}
 	defer dapr.Close() //nolint:errcheck
-	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := dapr.WaitReady(waitCtx); err != nil {
+	if err := service.WaitReady(ctx, dapr); err != nil {
 		return err
 	}
 	// Components loaded: identity-state's table exists, the migrations need it.
@@ -156,12 +126,7 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		return err
 	}
 	defer svc.close()
-	return svc.serve(ctx, "127.0.0.1:"+strconv.Itoa(s.Port))
-}
-
-// secretReader reads the secret store (sidecar.Client).
-type secretReader interface {
-	Secret(ctx context.Context, store, name string) (string, error)
+	return svc.serve(ctx, s.Addr())
 }
 
 // server is the wired service: what run serves, and what tests build
@@ -176,10 +141,10 @@ type server struct {
 
 // newService reads the secrets, migrates the database, creates the admin
 // account if needed and wires the HTTP API; accounts are written to users.
-func newService(ctx context.Context, s settings, log *slog.Logger, secrets secretReader, users app.Users) (*server, error) {
-	dsn, err := secrets.Secret(ctx, s.SecretStore, secretDB)
+func newService(ctx context.Context, s settings, log *slog.Logger, secrets service.SecretReader, users app.Users) (*server, error) {
+	dsn, err := service.DatabaseURL(ctx, secrets, s.SecretStore, secretDB)
 	if err != nil {
-		return nil, fmt.Errorf("database secret: %w", err)
+		return nil, err
 	}
 	keys, err := loadKeys(ctx, s.SecretStore, secrets)
 	if err != nil {
@@ -192,12 +157,8 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 		}
 	}
 
-	db, err := postgres.Open(ctx, dsn)
+	db, err := service.OpenDatabase(ctx, dsn, postgres.Open, migrations.FS)
 	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		db.Close()
 		return nil, err
 	}
 	a, err := app.New(app.Options{
@@ -230,7 +191,7 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 }
 
 // loadKeys reads the signing key and, when present, the previous one.
-func loadKeys(ctx context.Context, store string, secrets secretReader) (*token.Keys, error) {
+func loadKeys(ctx context.Context, store string, secrets service.SecretReader) (*token.Keys, error) {
 	signingPEM, err := secrets.Secret(ctx, store, secretSigningKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing key secret: %w", err)
@@ -254,7 +215,7 @@ func loadKeys(ctx context.Context, store string, secrets secretReader) (*token.K
 }
 
 // optionalSecret returns "" for a secret that does not exist.
-func optionalSecret(ctx context.Context, secrets secretReader, store, name string) (string, error) {
+func optionalSecret(ctx context.Context, secrets service.SecretReader, store, name string) (string, error) {
 	v, err := secrets.Secret(ctx, store, name)
 	if errors.Is(err, sidecar.ErrNotFound) {
 		return "", nil

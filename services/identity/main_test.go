@@ -18,6 +18,7 @@ import (
 
 	"tenflix/platform/config"
 	"tenflix/platform/logtest"
+	"tenflix/platform/service"
 	"tenflix/platform/sidecar/sidecartest"
 	"tenflix/services/identity/internal/dbtest"
 	"tenflix/services/identity/internal/password"
@@ -28,9 +29,10 @@ func envOf(m map[string]string) config.Env {
 }
 
 func TestLoadSettings(t *testing.T) {
-	defaults := settings{Port: 7103, DaprHTTPPort: 3503, DaprGRPCPort: 50001, StateStore: "identity-state", SecretStore: "secretstore",
-		OIDCIssuer: "http://127.0.0.1:8080", OIDCAudience: "tenflix-api", AccessTTL: 15 * time.Minute,
-		RefreshTTL: 30 * 24 * time.Hour, LogLevel: "info", AppAPIToken: "at",
+	defaults := settings{
+		Settings:   service.Settings{Port: 7103, DaprHTTPPort: 3503, DaprGRPCPort: 50001, SecretStore: "secretstore", LogLevel: "info", AppAPIToken: "at"},
+		StateStore: "identity-state", OIDCIssuer: "http://127.0.0.1:8080", OIDCAudience: "tenflix-api", AccessTTL: 15 * time.Minute,
+		RefreshTTL:      30 * 24 * time.Hour,
 		HashConcurrency: password.DefaultConcurrency(), HashWait: password.DefaultWait}
 	all := defaults
 	all.Port, all.DaprHTTPPort, all.DaprAPIToken, all.AppAPIToken = 8000, 3600, "dt", "at"
