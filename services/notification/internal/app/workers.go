@@ -96,7 +96,8 @@ func (a *App) sendOne(ctx context.Context, e Email) error {
 		return a.store.EmailDone(ctx, e.JobID, EmailSent)
 	}
 	if ctx.Err() != nil {
-		return nil // shutting down: the lease expires and it is tried again
+		// Shutting down: hand it back now rather than at the lease's end.
+		return a.store.EmailRetry(context.WithoutCancel(ctx), e.JobID, a.opt.Now(), "interrupted by shutdown")
 	}
 	if e.Attempts >= a.opt.MaxAttempts || errors.Is(sendErr, ErrUndeliverable) {
 		log.ErrorContext(ctx, "email given up", "attempt", e.Attempts, "err", sendErr)
