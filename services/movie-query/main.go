@@ -1,5 +1,7 @@
 // Command movie-query serves Tenflix's movie catalog for browsing: a read
-// model in MongoDB, built from the catalog events movie-command publishes.
+// model in MongoDB, built from the catalog events movie-command publishes;
+// and watching: signed playback URLs for entitled users, their positions and
+// what they have not finished.
 package main
 
 import (
@@ -17,11 +19,14 @@ import (
 	"tenflix/platform/config"
 	"tenflix/platform/httpserver"
 	"tenflix/platform/sidecar"
+	"tenflix/services/movie-query/internal/grants"
 	"tenflix/services/movie-query/internal/httpapi"
 	"tenflix/services/movie-query/internal/mongostore"
 	"tenflix/services/movie-query/internal/moviecommand"
 	"tenflix/services/movie-query/internal/projector"
 	"tenflix/services/movie-query/internal/reconcile"
+	"tenflix/services/movie-query/internal/subscription"
+	"tenflix/services/movie-query/internal/watching"
 )
 
 const service = "movie-query"
@@ -48,22 +53,31 @@ type settings struct {
 	DaprGRPCPort  int    // DAPR_GRPC_PORT, the sidecar's gRPC API (go-sdk: service invocation)
 	DaprAPIToken  string // DAPR_API_TOKEN: sent to the sidecar
 	LogLevel      string // LOG_LEVEL
+	SecretStore   string // SECRET_STORE: holds playback-signing-key
+	// PlaybackGrantTTL is how long a playback URL works (PLAYBACK_GRANT_TTL).
+	PlaybackGrantTTL time.Duration
+	// EntitlementTimeout bounds the wait for subscription (ENTITLEMENT_TIMEOUT).
+	EntitlementTimeout time.Duration
 }
 
 func loadSettings(getenv config.Env) (settings, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Port:          r.Port("APP_PORT", 7102),
-		MongoURL:      r.Required("MONGO_URL"),
-		MongoDatabase: r.String("MONGO_DATABASE", "movie_query"),
-		AppAPIToken:   r.Required("APP_API_TOKEN"),
-		OIDCIssuer:    r.Required("OIDC_ISSUER"),
-		OIDCAudience:  r.String("OIDC_AUDIENCE", "tenflix-api"),
-		OIDCJWKSURL:   r.String("OIDC_JWKS_URL", ""),
-		DaprHTTPPort:  r.Port("DAPR_HTTP_PORT", 3500),
-		DaprGRPCPort:  r.Port("DAPR_GRPC_PORT", 50001),
-		DaprAPIToken:  r.String("DAPR_API_TOKEN", ""),
-		LogLevel:      r.LogLevel("LOG_LEVEL", "info"),
+		Port:             r.Port("APP_PORT", 7102),
+		MongoURL:         r.Required("MONGO_URL"),
+		MongoDatabase:    r.String("MONGO_DATABASE", "movie_query"),
+		AppAPIToken:      r.Required("APP_API_TOKEN"),
+		OIDCIssuer:       r.Required("OIDC_ISSUER"),
+		OIDCAudience:     r.String("OIDC_AUDIENCE", "tenflix-api"),
+		OIDCJWKSURL:      r.String("OIDC_JWKS_URL", ""),
+		DaprHTTPPort:     r.Port("DAPR_HTTP_PORT", 3500),
+		DaprGRPCPort:     r.Port("DAPR_GRPC_PORT", 50001),
+		DaprAPIToken:     r.String("DAPR_API_TOKEN", ""),
+		LogLevel:         r.LogLevel("LOG_LEVEL", "info"),
+		SecretStore:      r.String("SECRET_STORE", "secretstore"),
+		PlaybackGrantTTL: r.Duration("PLAYBACK_GRANT_TTL", watching.DefaultGrantTTL, time.Minute, 24*time.Hour),
+		EntitlementTimeout: r.Duration("ENTITLEMENT_TIMEOUT", subscription.DefaultTimeout,
+			100*time.Millisecond, 30*time.Second),
 	}
 	if err := r.Err(); err != nil {
 		return settings{}, err
@@ -85,6 +99,9 @@ func (s settings) LogValue() slog.Value {
 		slog.Int("dapr_grpc_port", s.DaprGRPCPort),
 		config.Secret("dapr_api_token", s.DaprAPIToken),
 		slog.String("log_level", s.LogLevel),
+		slog.String("secret_store", s.SecretStore),
+		slog.String("playback_grant_ttl", s.PlaybackGrantTTL.String()),
+		slog.String("entitlement_timeout", s.EntitlementTimeout.String()),
 	)
 }
 
@@ -125,10 +142,13 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	}
 	defer dapr.Close() //nolint:errcheck
 	project := projector.New(store).Handle
+	watch := watching.New(store, store, subscription.New(dapr, s.EntitlementTimeout), grants.New(dapr, s.SecretStore),
+		watching.Options{GrantTTL: s.PlaybackGrantTTL})
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	httpapi.Routes(engine, httpapi.Deps{
 		Log: log, Verifier: verifier, Movies: store, Events: project,
 		Reconciler: reconcile.New(moviecommand.New(dapr), store, project, log, reconcile.DefaultSettle),
+		Watching:   watch,
 	})
 	return httpserver.Run(ctx, log, fmt.Sprintf("127.0.0.1:%d", s.Port), engine)
 }

@@ -118,7 +118,7 @@ func TestCatalogWritesReachTheQuerySide(t *testing.T) {
 	r.json(t, &v)
 	eventually(t, propagation, "video in the movie detail", func() bool {
 		m, _ := queryMovie(t, created.ID)
-		return len(m.Videos) == 1 && m.Videos[0].ID == v.ID && m.Videos[0].Status == "ready"
+		return len(m.Videos) == 1 && m.Videos[0].ID == v.ID && m.Videos[0].Status == "READY"
 	})
 
 	// Filters and search find it.

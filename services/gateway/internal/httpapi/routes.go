@@ -66,6 +66,12 @@ func Routes() []Route {
 		// Repairs the read model from movie-command's state (also run by cron).
 		{Method: "POST", Path: "/api/v1/movie-query/admin/reconcile", App: "movie-query", Access: Admin},
 
+		// Watching: movie-query checks the subscription itself (a user
+		// without one gets 403 not_subscribed), and the user is the token's.
+		{Method: "GET", Path: "/api/v1/movie-query/videos/:movieId/:videoId", App: "movie-query", Access: User},
+		{Method: "PUT", Path: "/api/v1/movie-query/videos/:movieId/:videoId/progress", App: "movie-query", Access: User},
+		{Method: "GET", Path: "/api/v1/movie-query/continue-watching", App: "movie-query", Access: User},
+
 		// Plans are read by anyone signed in, managed by admins; /me is the
 		// caller's own subscription.
 		{Method: "GET", Path: "/api/v1/subscription/plans", App: "subscription", Access: User},

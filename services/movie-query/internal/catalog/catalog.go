@@ -80,7 +80,8 @@ func ReleaseYear(date string) int {
 	return t.Year()
 }
 
-// Video is one playable video of a movie, as of Version.
+// Video is one playable video of a movie, as of Version. URL is where it
+// plays from (by Playback); only the watch endpoint ever hands it out.
 type Video struct {
 	ID            string
 	MovieID       string
@@ -88,7 +89,11 @@ type Video struct {
 	Synopsis      string
 	LengthSeconds int32
 	URL           string
-	Status        string
+	Status        string // catalogv1.Video* (upper case)
+	Progress      int32  // percent transcoded, while TRANSCODING
+	FailureReason string // why FAILED
+	Playback      string // catalogv1.Playback*
+	PosterURL     string
 	Version       int64
 	Deleted       bool
 }

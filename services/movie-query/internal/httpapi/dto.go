@@ -26,13 +26,31 @@ type movieDTO struct {
 	Notify      bool     `json:"notify"`
 }
 
+// videoDTO never carries the video's address: only the watch route gives
+// it, to an entitled viewer.
 type videoDTO struct {
 	ID            string `json:"id"`
 	Title         string `json:"title"`
 	Synopsis      string `json:"synopsis"`
 	LengthSeconds int32  `json:"lengthSeconds"`
-	URL           string `json:"url"`
 	Status        string `json:"status"`
+	Progress      *int32 `json:"progress,omitempty"`      // percent, while TRANSCODING
+	FailureReason string `json:"failureReason,omitempty"` // while FAILED
+	PosterURL     string `json:"posterUrl,omitempty"`
+}
+
+func videoFrom(v catalog.Video) videoDTO {
+	d := videoDTO{
+		ID: v.ID, Title: v.Title, Synopsis: v.Synopsis, LengthSeconds: v.LengthSeconds,
+		Status: v.Status, PosterURL: v.PosterURL,
+	}
+	switch v.Status {
+	case catalog.StatusTranscoding:
+		d.Progress = &v.Progress
+	case catalog.StatusFailed:
+		d.FailureReason = v.FailureReason
+	}
+	return d
 }
 
 type movieDetailDTO struct {
@@ -76,10 +94,7 @@ func moviesDTO(ms []catalog.Movie) []movieDTO {
 func movieDetailFrom(d catalog.MovieDetail) movieDetailDTO {
 	out := movieDetailDTO{movieDTO: movieFrom(d.Movie), Videos: make([]videoDTO, 0, len(d.Videos))}
 	for _, v := range d.Videos {
-		out.Videos = append(out.Videos, videoDTO{
-			ID: v.ID, Title: v.Title, Synopsis: v.Synopsis,
-			LengthSeconds: v.LengthSeconds, URL: v.URL, Status: v.Status,
-		})
+		out.Videos = append(out.Videos, videoFrom(v))
 	}
 	return out
 }

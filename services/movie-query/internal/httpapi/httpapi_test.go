@@ -178,7 +178,7 @@ func TestGetMovie(t *testing.T) {
 		"releaseDate":"1995-12-15","rating":8.3,"image":"https://img.example/heat.jpg",
 		"actors":[{"id":"a1","name":"Al Pacino"}],"creators":[],"categories":[{"id":"c1","name":"Crime"}],"tags":[],
 		"notify":true,"videos":[{"id":"v1","title":"Trailer","synopsis":"2 min","lengthSeconds":120,
-		"url":"https://cdn.example/v1.mp4","status":"ready"}]}`)
+		"status":"READY"}]}`)
 
 	code, body = do(t, h, http.MethodGet, "/api/v1/movie-query/movies/m2", "")
 	if code != http.StatusOK || !reflect.DeepEqual(decode(t, body)["videos"], []any{}) {

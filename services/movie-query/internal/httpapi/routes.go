@@ -1,5 +1,6 @@
-// Package httpapi is movie-query's HTTP surface: the public movie queries and
-// the catalog event subscription its Dapr sidecar delivers to.
+// Package httpapi is movie-query's HTTP surface: the public movie queries,
+// watching (playback URLs, progress, continue-watching) and the catalog event
+// subscription its Dapr sidecar delivers to.
 package httpapi
 
 import (
@@ -26,6 +27,7 @@ type Deps struct {
 	Movies     Movies
 	Events     subscriber.Handler // applies one catalog event to the read model
 	Reconciler Reconciler         // nil: no reconciliation routes
+	Watching   Watching           // nil: no watching routes
 }
 
 // Routes mounts every route of the service on r (built by httpserver.NewEngine).
@@ -39,6 +41,9 @@ func Routes(r gin.IRouter, d Deps) {
 	api := r.Group("/api/v1/movie-query", authn.Authenticate(d.Verifier))
 	api.GET("/movies", h.listMovies)
 	api.GET("/movies/:id", h.getMovie)
+	if d.Watching != nil {
+		watchRoutes(api, d.Watching)
+	}
 	if d.Reconciler != nil {
 		ReconcileRoutes(r, d.Reconciler, authn.Authenticate(d.Verifier), authn.RequireRole("admin"))
 	}

@@ -115,6 +115,10 @@ type videoDoc struct {
 	LengthSeconds int32  `bson:"lengthSeconds"`
 	URL           string `bson:"url"`
 	Status        string `bson:"status"`
+	Progress      int32  `bson:"progress"`
+	FailureReason string `bson:"failureReason"`
+	Playback      string `bson:"playback"`
+	PosterURL     string `bson:"posterUrl"`
 	Version       int64  `bson:"version"`
 	Deleted       bool   `bson:"deleted"`
 }
@@ -123,6 +127,7 @@ func (d videoDoc) toVideo() catalog.Video {
 	return catalog.Video{
 		ID: d.ID, MovieID: d.MovieID, Title: d.Title, Synopsis: d.Synopsis,
 		LengthSeconds: d.LengthSeconds, URL: d.URL, Status: d.Status,
+		Progress: d.Progress, FailureReason: d.FailureReason, Playback: d.Playback, PosterURL: d.PosterURL,
 		Version: d.Version, Deleted: d.Deleted,
 	}
 }

@@ -7,7 +7,10 @@
 //   - named:  {_id, kind, name, version, deleted}
 //   - movies: {_id, name, nameLower, ..., releaseYear, actors: [{id, name, v}],
 //     ..., version, deleted, rev}
-//   - videos: {_id, movieId, title, ..., version, deleted}
+//   - videos: {_id, movieId, title, ..., status, playback, url, version, deleted}
+//   - progress: {_id, userId, videoId, movieId, positionSeconds, lengthSeconds,
+//     finished, updatedAt}, one per (userId, videoId) (a unique index): what
+//     each user has watched. Not catalog state: no version, last write wins.
 //
 // Every write is guarded by the event's version (an update applies only to a
 // document with an older version, so redelivered and out-of-order events never
@@ -35,6 +38,8 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"tenflix/services/movie-query/internal/catalog"
 )
 
 // Store is the read model on one database.
@@ -42,7 +47,9 @@ type Store struct {
 	named  *mongo.Collection
 	movies *mongo.Collection
 	videos *mongo.Collection
-	locks  *keyLocks
+	// progress is written by users, not by events (progress.go).
+	progress *mongo.Collection
+	locks    *keyLocks
 }
 
 // Connect opens a client on uri and checks that the server answers.
@@ -61,10 +68,11 @@ func Connect(ctx context.Context, uri string) (*mongo.Client, error) {
 // New returns a store on db, creating its indexes if they are missing.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{
-		named:  db.Collection("named"),
-		movies: db.Collection("movies"),
-		videos: db.Collection("videos"),
-		locks:  new(keyLocks),
+		named:    db.Collection("named"),
+		movies:   db.Collection("movies"),
+		videos:   db.Collection("videos"),
+		progress: db.Collection("progress"),
+		locks:    new(keyLocks),
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -73,9 +81,10 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 }
 
 type index struct {
-	coll *mongo.Collection
-	name string
-	keys bson.D
+	coll   *mongo.Collection
+	name   string
+	keys   bson.D
+	unique bool
 }
 
 // migrate creates the indexes; creating an existing identical index is a no-op.
@@ -83,21 +92,43 @@ type index struct {
 // command lists two or more indexes that already exist.
 func (s *Store) migrate(ctx context.Context) error {
 	indexes := []index{
-		{s.movies, "list_newest", bson.D{{Key: "deleted", Value: 1}, {Key: "releaseDate", Value: -1}, {Key: "_id", Value: 1}}},
-		{s.movies, "list_rating", bson.D{{Key: "deleted", Value: 1}, {Key: "rating", Value: -1}, {Key: "_id", Value: 1}}},
-		{s.movies, "list_name", bson.D{{Key: "deleted", Value: 1}, {Key: "nameLower", Value: 1}, {Key: "_id", Value: 1}}},
-		{s.movies, "release_year", bson.D{{Key: "releaseYear", Value: 1}}},
-		{s.movies, "actors_id", bson.D{{Key: "actors.id", Value: 1}}},
-		{s.movies, "creators_id", bson.D{{Key: "creators.id", Value: 1}}},
-		{s.movies, "categories_id", bson.D{{Key: "categories.id", Value: 1}}},
-		{s.movies, "tags_id", bson.D{{Key: "tags.id", Value: 1}}},
-		{s.videos, "movie_videos", bson.D{{Key: "movieId", Value: 1}, {Key: "title", Value: 1}, {Key: "_id", Value: 1}}},
+		{s.movies, "list_newest", bson.D{{Key: "deleted", Value: 1}, {Key: "releaseDate", Value: -1}, {Key: "_id", Value: 1}}, false},
+		{s.movies, "list_rating", bson.D{{Key: "deleted", Value: 1}, {Key: "rating", Value: -1}, {Key: "_id", Value: 1}}, false},
+		{s.movies, "list_name", bson.D{{Key: "deleted", Value: 1}, {Key: "nameLower", Value: 1}, {Key: "_id", Value: 1}}, false},
+		{s.movies, "release_year", bson.D{{Key: "releaseYear", Value: 1}}, false},
+		{s.movies, "actors_id", bson.D{{Key: "actors.id", Value: 1}}, false},
+		{s.movies, "creators_id", bson.D{{Key: "creators.id", Value: 1}}, false},
+		{s.movies, "categories_id", bson.D{{Key: "categories.id", Value: 1}}, false},
+		{s.movies, "tags_id", bson.D{{Key: "tags.id", Value: 1}}, false},
+		{s.videos, "movie_videos", bson.D{{Key: "movieId", Value: 1}, {Key: "title", Value: 1}, {Key: "_id", Value: 1}}, false},
+		{s.progress, "user_video", bson.D{{Key: "userId", Value: 1}, {Key: "videoId", Value: 1}}, true},
+		{s.progress, "user_recent", bson.D{{Key: "userId", Value: 1}, {Key: "finished", Value: 1}, {Key: "updatedAt", Value: -1}, {Key: "videoId", Value: 1}}, false},
+		{s.progress, "video", bson.D{{Key: "videoId", Value: 1}}, false},
+		{s.progress, "movie", bson.D{{Key: "movieId", Value: 1}}, false},
 	}
 	for _, ix := range indexes {
-		_, err := ix.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)})
+		opts := options.Index().SetName(ix.name)
+		if ix.unique {
+			opts.SetUnique(true)
+		}
+		_, err := ix.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys, Options: opts})
 		if err != nil {
 			return fmt.Errorf("create index %s.%s: %w", ix.coll.Name(), ix.name, err)
 		}
+	}
+	return s.migrateVideoStatus(ctx)
+}
+
+// migrateVideoStatus rewrites the videos stored before issue 9 (status
+// "ready", no playback kind: all were added by URL) in today's words, as
+// the projector now writes them (catalog.NormalizeVideo). Their version is
+// kept: the video did not change, its spelling did. Idempotent.
+func (s *Store) migrateVideoStatus(ctx context.Context) error {
+	_, err := s.videos.UpdateMany(ctx,
+		bson.D{{Key: "status", Value: "ready"}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: catalog.StatusReady}, {Key: "playback", Value: catalog.PlaybackURL}}}})
+	if err != nil {
+		return fmt.Errorf("migrate video statuses: %w", err)
 	}
 	return nil
 }

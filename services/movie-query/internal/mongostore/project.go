@@ -88,7 +88,7 @@ func (s *Store) ApplyMovie(ctx context.Context, m catalog.Movie) error {
 		if _, err := s.upsertNewer(ctx, s.movies, m.ID, m.Version, update); err != nil {
 			return fmt.Errorf("delete movie: %w", err)
 		}
-		return nil
+		return s.forgetProgress(ctx, "movieId", m.ID)
 	}
 
 	known, err := s.namedFor(ctx, &m)
@@ -208,12 +208,22 @@ func (s *Store) ApplyVideo(ctx context.Context, v catalog.Video) error {
 			{Key: "lengthSeconds", Value: v.LengthSeconds},
 			{Key: "url", Value: v.URL},
 			{Key: "status", Value: v.Status},
+			{Key: "progress", Value: v.Progress},
+			{Key: "failureReason", Value: v.FailureReason},
+			{Key: "playback", Value: v.Playback},
+			{Key: "posterUrl", Value: v.PosterURL},
 			{Key: "version", Value: v.Version},
 			{Key: "deleted", Value: false},
 		}
 	}
 	if _, err := s.upsertNewer(ctx, s.videos, v.ID, v.Version, bson.D{{Key: "$set", Value: set}}); err != nil {
 		return fmt.Errorf("apply video: %w", err)
+	}
+	// Also after a stale event: the stored video may be the tombstone.
+	if v.Deleted {
+		if err := s.forgetProgress(ctx, "videoId", v.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -107,8 +107,14 @@ func (s *Store) Remove(ctx context.Context, kind, id string, version int64) (rem
 	}
 	// Nothing deleted: a write landed meanwhile and the entry stays, with
 	// its place in movies.
-	if coll != s.named || res.DeletedCount != 1 {
-		return res.DeletedCount == 1, nil
+	if res.DeletedCount != 1 {
+		return false, nil
+	}
+	switch coll {
+	case s.videos:
+		return true, s.forgetProgress(ctx, "videoId", id)
+	case s.movies:
+		return true, s.forgetProgress(ctx, "movieId", id)
 	}
 	field, _ := refsField(kind)
 	gone := map[string]catalog.Named{id: {Kind: kind, ID: id, Deleted: true}}

@@ -107,11 +107,15 @@ func (p *Projector) Handle(ctx context.Context, ev subscriber.Event) error {
 		if !deleted && !msg.GetDeleted() && msg.GetMovieId() == "" {
 			return drop("event %s: movieId is missing", ev.Type)
 		}
-		return p.store.ApplyVideo(ctx, catalog.Video{
+		v := catalog.Video{
 			ID: msg.GetId(), MovieID: msg.GetMovieId(), Title: msg.GetTitle(), Synopsis: msg.GetSynopsis(),
 			LengthSeconds: msg.GetLengthSeconds(), URL: msg.GetUrl(), Status: msg.GetStatus(),
+			Progress: msg.GetProgress(), FailureReason: msg.GetFailureReason(),
+			Playback: msg.GetPlayback(), PosterURL: msg.GetPosterUrl(),
 			Version: msg.GetVersion(), Deleted: deleted || msg.GetDeleted(),
-		})
+		}
+		catalog.NormalizeVideo(&v)
+		return p.store.ApplyVideo(ctx, v)
 	}
 	return drop("unknown event type %q", ev.Type)
 }

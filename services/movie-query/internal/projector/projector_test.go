@@ -91,7 +91,7 @@ func TestHandleAppliesEachAggregate(t *testing.T) {
 		t.Errorf("creators = %+v, want none after the delete", d.Creators)
 	}
 	want := catalog.Video{ID: "v1", MovieID: "m1", Title: "Trailer", LengthSeconds: 150,
-		URL: "https://cdn.example/v1.mp4", Status: "ready", Version: 1}
+		URL: "https://cdn.example/v1.mp4", Status: catalog.StatusReady, Playback: catalog.PlaybackURL, Version: 1}
 	if len(d.Videos) != 1 || d.Videos[0] != want {
 		t.Errorf("videos = %+v, want [%+v]", d.Videos, want)
 	}

@@ -238,3 +238,35 @@ func TestRunDoesNotReportAnEventThatLandsWhileItSettles(t *testing.T) {
 		t.Errorf("repaired %v, want only m2 (m1's event landed)", got)
 	}
 }
+
+// A repair carries every field of a video as movie-command holds it, in
+// today's words (a video stored before issue 9 says "ready").
+func TestRepairCarriesVideoFields(t *testing.T) {
+	ctx := context.Background()
+	store := mongotest.NewStore(t)
+	p := projector.New(store)
+	src := newPGSource(t)
+	src.put(t, "movie", "m1", heatV1)
+	src.put(t, "video", "v1", `{"id":"v1","movieId":"m1","title":"Old","url":"https://cdn.example/v1.mp4","status":"ready","version":"1"}`)
+	src.put(t, "video", "v2", `{"id":"v2","movieId":"m1","title":"Feature","lengthSeconds":600,"status":"FAILED",
+		"failureReason":"not a decodable video","playback":"hls","url":"v2/master.m3u8","posterUrl":"v2/poster.jpg","version":"4"}`)
+	deliver(t, p, "movie", "created", heatV1)
+
+	r := reconcile.New(src, store, p.Handle, slog.New(slog.NewTextHandler(io.Discard, nil)), 0)
+	if _, err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	heat, err := store.Movie(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []catalog.Video{
+		{ID: "v2", MovieID: "m1", Title: "Feature", LengthSeconds: 600, URL: "v2/master.m3u8", Status: catalog.StatusFailed,
+			FailureReason: "not a decodable video", Playback: catalog.PlaybackHLS, PosterURL: "v2/poster.jpg", Version: 4},
+		{ID: "v1", MovieID: "m1", Title: "Old", URL: "https://cdn.example/v1.mp4", Status: catalog.StatusReady,
+			Playback: catalog.PlaybackURL, Version: 1},
+	}
+	if !slices.Equal(heat.Videos, want) {
+		t.Fatalf("videos = %+v\nwant %+v", heat.Videos, want)
+	}
+}

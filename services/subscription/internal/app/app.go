@@ -48,6 +48,9 @@ type Reads interface {
 	// ActiveSubscription is the user's ACTIVE subscription (whatever its end
 	// time), nil when there is none.
 	ActiveSubscription(ctx context.Context, userID string) (*subscriptionv1.Subscription, error)
+	// LatestSubscription is the user's most recently started subscription
+	// of any status, nil when there is none.
+	LatestSubscription(ctx context.Context, userID string) (*subscriptionv1.Subscription, error)
 	// DueForExpiry lists the order ids of up to limit ACTIVE subscriptions
 	// whose end is at or before now, the longest ended first.
 	DueForExpiry(ctx context.Context, now time.Time, limit int) ([]string, error)

@@ -13,9 +13,13 @@ import (
 
 // Entitlement says whether a user may watch now, and by which subscription.
 type Entitlement struct {
-	UserID       string
-	Entitled     bool
-	Subscription *subscriptionv1.Subscription // nil unless entitled
+	UserID   string
+	Entitled bool
+	// Subscription: the one that entitles; when not entitled, the latest
+	// one (ended, or ACTIVE past its end before the expiry job ran), so
+	// that a caller can say "expired" rather than "not subscribed"; nil
+	// when the user never had one.
+	Subscription *subscriptionv1.Subscription
 }
 
 // Entitlement is the user's entitlement now: an ACTIVE subscription before
@@ -25,7 +29,14 @@ func (a *App) Entitlement(ctx context.Context, userID string) (Entitlement, erro
 	if err != nil {
 		return Entitlement{}, err
 	}
-	return Entitlement{UserID: userID, Entitled: sub != nil, Subscription: sub}, nil
+	if sub != nil {
+		return Entitlement{UserID: userID, Entitled: true, Subscription: sub}, nil
+	}
+	latest, err := a.reads.LatestSubscription(ctx, userID)
+	if err != nil {
+		return Entitlement{}, err
+	}
+	return Entitlement{UserID: userID, Subscription: latest}, nil
 }
 
 // CurrentSubscription is the subscription that entitles the user now;

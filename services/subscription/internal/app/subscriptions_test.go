@@ -30,9 +30,13 @@ func TestExpiryAndEntitlement(t *testing.T) {
 		t.Fatalf("before the end: %+v, %v", ent, err)
 	}
 	e.advance(24*time.Hour + time.Second)
-	// Past the end: not entitled, whether or not the job has run.
-	for _, user := range []string{"u1", "u2", "nobody"} {
-		if ent, err := a.Entitlement(ctx, user); err != nil || ent.Entitled || ent.Subscription != nil {
+	// Past the end: not entitled, whether or not the job has run; the
+	// answer names the ended subscription (so a caller can say "expired"),
+	// and none for a user who never had one.
+	for user, order := range map[string]string{"u1": "o1", "u2": "o2", "nobody": ""} {
+		ent, err := a.Entitlement(ctx, user)
+		if err != nil || ent.Entitled || (order == "") != (ent.Subscription == nil) ||
+			(order != "" && ent.Subscription.GetOrderId() != order) {
 			t.Fatalf("%s past the end: %+v, %v", user, ent, err)
 		}
 		if _, err := a.CurrentSubscription(ctx, user); !errors.Is(err, subscription.ErrNotFound) {
@@ -69,6 +73,11 @@ func TestExpiryAndEntitlement(t *testing.T) {
 	}
 	if e.doc("subscription:o3", &sub); sub.Status != subscription.StatusActive {
 		t.Fatalf("the month's subscription %v", &sub)
+	}
+
+	if ent, err := a.Entitlement(ctx, "u1"); err != nil || ent.Entitled ||
+		ent.Subscription.GetStatus() != subscription.StatusExpired {
+		t.Fatalf("u1 once expired: %+v, %v", ent, err)
 	}
 
 	// The expired user may buy again.

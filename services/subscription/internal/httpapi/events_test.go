@@ -78,10 +78,15 @@ func TestOrderPaidGrantsOnceAndReannouncesOnRedelivery(t *testing.T) {
 		t.Fatalf("outcome of the second order %v", out)
 	}
 
-	// Past the end, before any expiry run: no longer entitled.
+	// Past the end, before any expiry run: no longer entitled, and the
+	// ended subscription is named (movie-query says "expired").
 	e.advance(30 * 24 * time.Hour)
-	if ent := decode(t, e.do("GET", "/internal/entitlements/u1", ""), http.StatusOK); ent["entitled"] != false || ent["subscription"] != nil {
+	ent = decode(t, e.do("GET", "/internal/entitlements/u1", ""), http.StatusOK)
+	if sub, _ := ent["subscription"].(map[string]any); ent["entitled"] != false || sub["orderId"] != "o1" {
 		t.Fatalf("entitlement past the end %v", ent)
+	}
+	if ent := decode(t, e.do("GET", "/internal/entitlements/nobody", ""), http.StatusOK); ent["entitled"] != false || ent["subscription"] != nil {
+		t.Fatalf("entitlement of a user who never subscribed %v", ent)
 	}
 	wantError(t, e.do("GET", httpapi.Prefix+"/me", "", "Authorization", e.bearer(t, "u1", "user")), http.StatusNotFound, apierror.NotFound)
 }

@@ -117,17 +117,32 @@ const activeSubscriptionQuery = `
 // ActiveSubscription is the user's ACTIVE subscription (the unique index
 // allows one), nil when there is none.
 func (db *DB) ActiveSubscription(ctx context.Context, userID string) (*subscriptionv1.Subscription, error) {
+	return db.oneSubscription(ctx, "active subscription", activeSubscriptionQuery, userID)
+}
+
+// latestSubscriptionQuery uses subscription_by_user.
+const latestSubscriptionQuery = `
+	SELECT value FROM subscription_state WHERE ` + isSubscription + ` AND value->>'userId' = $1
+	ORDER BY (value->>'startAt') COLLATE "C" DESC, key DESC LIMIT 1`
+
+// LatestSubscription is the user's most recently started subscription,
+// whatever its status; nil when the user never had one.
+func (db *DB) LatestSubscription(ctx context.Context, userID string) (*subscriptionv1.Subscription, error) {
+	return db.oneSubscription(ctx, "latest subscription", latestSubscriptionQuery, userID)
+}
+
+func (db *DB) oneSubscription(ctx context.Context, what, query, userID string) (*subscriptionv1.Subscription, error) {
 	var raw []byte
-	err := db.pool.QueryRow(ctx, activeSubscriptionQuery, userID).Scan(&raw)
+	err := db.pool.QueryRow(ctx, query, userID).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("active subscription: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	sub := &subscriptionv1.Subscription{}
 	if err := decode.Unmarshal(raw, sub); err != nil {
-		return nil, fmt.Errorf("active subscription: decode: %w", err)
+		return nil, fmt.Errorf("%s: decode: %w", what, err)
 	}
 	return sub, nil
 }
