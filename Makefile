@@ -46,7 +46,7 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-build: build-daprd
+build: build-daprd $(BIN)/mailpit
 	@mkdir -p $(BIN)
 	cd tools/devstack && GOWORK=off $(GO) build -o $(BIN)/devstack .
 	cd tools/seed && GOWORK=off $(GO) build -o $(BIN)/seed .
@@ -75,6 +75,13 @@ $(BIN)/daprd: $(DAPR_TOOLS)
 $(BIN)/sentry: $(DAPR_TOOLS) tools/daprd/sentry/main.go
 	@mkdir -p $(BIN)
 	cd tools/daprd && GOWORK=off $(GO) build -ldflags "$(DAPR_LDFLAGS)" -o $@ ./sentry
+
+# mailpit, the local SMTP sink of notification's emails (devstack starts it:
+# SMTP 127.0.0.1:1025, web UI and API 127.0.0.1:8025), from the Go module
+# proxy by tools/mailpit; rebuilt only when that module changes.
+$(BIN)/mailpit: tools/mailpit/go.mod tools/mailpit/go.sum
+	@mkdir -p $(BIN)
+	cd tools/mailpit && GOWORK=off $(GO) build -o $@ github.com/axllent/mailpit
 
 proto:
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null)

@@ -1,2 +1,3 @@
 -- docker-compose: one database per service that owns data.
 CREATE DATABASE identity;
+CREATE DATABASE notification;

@@ -41,6 +41,11 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		}
 		ports = append(ports, portUse{midtransEmulatorPort, "midtrans-emulator"})
 	}
+	mailpitBin, err := findBinary(o.root, "mailpit")
+	if err != nil {
+		return err
+	}
+	ports = append(ports, mailpitPorts()...)
 	stopInfra, err := claimAndStartInfra(ctx, o, ports)
 	if err != nil {
 		return err
@@ -67,6 +72,11 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	} else {
 		slog.Info("MIDTRANS_SERVER_KEY is set: payment talks to Midtrans' sandbox, no emulator")
 	}
+	mailpit, err := startMailpit(ctx, mailpitBin, o.data)
+	if err != nil {
+		return err
+	}
+	defer stopAll([]*proc{mailpit}, stopGrace) // after the apps, which send to it
 	set := sidecarSettings{
 		daprd: daprd, workDir: daprdDir, logDir: logDir, pidDir: filepath.Join(o.data, "pids"),
 		sentryAddr: sentryAddr, trustAnchors: anchors, metrics: o.metrics,
@@ -90,6 +100,7 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	if emulator != nil {
 		emulator.supervise()
 	}
+	mailpit.supervise()
 	st.supervise()
 
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -106,6 +117,7 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	} else {
 		fmt.Fprintln(stdout, "midtrans: Midtrans' sandbox (MIDTRANS_SERVER_KEY is set)")
 	}
+	fmt.Fprintf(stdout, "mailpit:  http://%s (emails; API /api/v1/messages), SMTP %s; logs/mailpit.log\n", mailpitWebAddr, mailpitSMTPAddr)
 	if o.metrics {
 		fmt.Fprintf(stdout, "metrics:  on (TENFLIX_METRICS=1): daprd 1.14 serves them on every interface, ports %d-%d\n",
 			apps[0].MetricsPort, apps[len(apps)-1].MetricsPort)

@@ -109,6 +109,17 @@ func (p *proxy) forward(rt Route) gin.HandlerFunc {
 		if rt.Access != Public {
 			t.bearer, _ = authn.BearerToken(c.GetHeader("Authorization"))
 		}
+		if rt.Stream {
+			// The server's timeouts cover the whole response: a stream
+			// would be cut after WriteTimeout.
+			// (A writer without deadlines, a test's recorder, has none to lift.)
+			rc := http.NewResponseController(c.Writer)
+			err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{}))
+			if err != nil && !errors.Is(err, http.ErrNotSupported) {
+				httpserver.Fail(c, fmt.Errorf("stream %s: clear deadlines: %w", rt.Path, err))
+				return
+			}
+		}
 		// A cancellable context also keeps ReverseProxy off the deprecated
 		// CloseNotifier, which gin's writer only forwards.
 		ctx, cancel := context.WithCancel(context.WithValue(c.Request.Context(), targetKey{}, t))

@@ -36,7 +36,8 @@ func (h *handlers) stream(c *gin.Context) {
 	// The server's read and write timeouts would end the stream (they are
 	// for the whole response): this one lives until MaxStream.
 	rc := http.NewResponseController(c.Writer)
-	if err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{})); err != nil {
+	err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{}))
+	if err != nil && !errors.Is(err, http.ErrNotSupported) {
 		httpserver.Fail(c, fmt.Errorf("stream: clear deadlines: %w", err))
 		return
 	}
