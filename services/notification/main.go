@@ -76,6 +76,7 @@ type settings struct {
 	TicketTTL    time.Duration // STREAM_TICKET_TTL
 	KeepAlive    time.Duration // STREAM_KEEPALIVE: comment on an idle stream this often
 	MaxStream    time.Duration // STREAM_MAX: a stream is closed after this (the client reconnects)
+	StreamMode   string        // STREAM_MODE: poll (through daprd 1.14, which buffers) or open
 	LogLevel     string        // LOG_LEVEL
 }
 
@@ -97,8 +98,11 @@ func loadSettings(getenv config.Env) (settings, error) {
 		TicketTTL:    r.Duration("STREAM_TICKET_TTL", time.Minute, 5*time.Second, 10*time.Minute),
 		KeepAlive:    r.Duration("STREAM_KEEPALIVE", 15*time.Second, 100*time.Millisecond, 5*time.Minute),
 		MaxStream:    r.Duration("STREAM_MAX", time.Hour, time.Second, 24*time.Hour),
+		StreamMode:   r.String("STREAM_MODE", httpapi.StreamPoll),
 		LogLevel:     r.LogLevel("LOG_LEVEL", "info"),
 	}
+	r.Check(s.StreamMode == httpapi.StreamPoll || s.StreamMode == httpapi.StreamOpen,
+		"STREAM_MODE must be %s or %s, got %q", httpapi.StreamPoll, httpapi.StreamOpen, s.StreamMode)
 	if err := r.Err(); err != nil {
 		return settings{}, err
 	}
@@ -123,6 +127,7 @@ func (s settings) LogValue() slog.Value {
 		slog.String("stream_ticket_ttl", s.TicketTTL.String()),
 		slog.String("stream_keepalive", s.KeepAlive.String()),
 		slog.String("stream_max", s.MaxStream.String()),
+		slog.String("stream_mode", s.StreamMode),
 		slog.String("log_level", s.LogLevel),
 	)
 }
@@ -210,7 +215,7 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 	hub := live.NewHub()
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	httpapi.Routes(engine, httpapi.Deps{Log: log, Verifier: verifier, App: a, Hub: hub, Tokens: signer,
-		TicketTTL: s.TicketTTL, KeepAlive: s.KeepAlive, MaxStream: s.MaxStream})
+		TicketTTL: s.TicketTTL, KeepAlive: s.KeepAlive, MaxStream: s.MaxStream, StreamMode: s.StreamMode})
 	return &server{log: log, db: db, dsn: dsn, app: a, hub: hub, handler: engine}, nil
 }
 

@@ -88,6 +88,10 @@ type Store interface {
 	Inbox(ctx context.Context, userID string, p Page) (InboxPage, error)
 	Notification(ctx context.Context, userID, id string) (inbox.Notification, error)
 	MarkRead(ctx context.Context, userID, id string) (inbox.Notification, error)
+	// Newest and After position a stream: the newest notification (or the
+	// clock), and what came after a position.
+	Newest(ctx context.Context, userID string) (at time.Time, id string, err error)
+	After(ctx context.Context, userID string, at time.Time, id string, limit int) ([]inbox.Notification, error)
 
 	// FanOutBatch runs one batch of the oldest due fan-out job that no other
 	// worker holds; ok is false when there is none.

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"tenflix/services/notification/internal/inbox"
 )
@@ -81,4 +82,15 @@ func (a *App) SetPreferences(ctx context.Context, userID string, p inbox.Prefere
 // Unsubscribe turns the user's email off (the link in every email).
 func (a *App) Unsubscribe(ctx context.Context, userID string) error {
 	return a.store.DisableEmail(ctx, userID)
+}
+
+// StreamStart is where a new stream of the user's begins: after their
+// newest notification.
+func (a *App) StreamStart(ctx context.Context, userID string) (time.Time, string, error) {
+	return a.store.Newest(ctx, userID)
+}
+
+// Missed are the user's notifications after a stream position, oldest first.
+func (a *App) Missed(ctx context.Context, userID string, at time.Time, id string, limit int) ([]inbox.Notification, error) {
+	return a.store.After(ctx, userID, at, id, limit)
 }

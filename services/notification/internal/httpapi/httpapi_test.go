@@ -33,7 +33,7 @@ type fixture struct {
 // start serves the routes on a real database, with its LISTEN connection
 // and workers, behind an http.Server whose timeouts are short: a stream
 // must outlive them.
-func start(t *testing.T) *fixture {
+func start(t *testing.T, mode string) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -55,7 +55,7 @@ func start(t *testing.T) *fixture {
 	go a.RunWorkers(ctx)
 	engine := httpserver.NewEngine(httpserver.Options{Log: log})
 	httpapi.Routes(engine, httpapi.Deps{Log: log, Verifier: iss.Verifier(t), App: a, Hub: hub, Tokens: signer,
-		TicketTTL: 2 * time.Second, KeepAlive: 200 * time.Millisecond})
+		TicketTTL: 2 * time.Second, KeepAlive: 200 * time.Millisecond, StreamMode: mode})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func (s *sse) next(t *testing.T, name string, within time.Duration) (string, boo
 }
 
 func TestInboxStreamAndPreferences(t *testing.T) {
-	f := start(t)
+	f := start(t, httpapi.StreamOpen)
 	alice, bob := f.iss.Token(t, "alice"), f.iss.Token(t, "bob")
 
 	// Preferences before identity's event about alice.
@@ -256,7 +256,7 @@ func TestInboxStreamAndPreferences(t *testing.T) {
 }
 
 func TestEventsThatCanNeverApplyAreDropped(t *testing.T) {
-	f := start(t)
+	f := start(t, httpapi.StreamPoll)
 	for _, tc := range []struct{ route, body string }{
 		{httpapi.CatalogRoute, `{"id":"1","type":"tenflix.catalog.actor.created.v1","data":{"id":"a","version":"1"}}`},
 		{httpapi.CatalogRoute, `{"id":"2","type":"tenflix.catalog.movie.created.v1","data":{"id":""}}`},
@@ -268,5 +268,80 @@ func TestEventsThatCanNeverApplyAreDropped(t *testing.T) {
 		if code, body := f.do(t, "POST", tc.route, "", tc.body); code != 200 || !strings.Contains(body, "DROP") {
 			t.Errorf("%s %s: %d %s", tc.route, tc.body, code, body)
 		}
+	}
+}
+
+// get answers one whole response of the stream (poll mode ends each).
+func (f *fixture) get(t *testing.T, bearer, lastEventID string) (string, time.Duration) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", f.url+httpapi.Prefix+"/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %d %s", resp.StatusCode, b)
+	}
+	return string(b), time.Since(start)
+}
+
+// lastID is the last id: field of a response, as EventSource keeps it.
+func lastID(body string) string {
+	id := ""
+	for _, l := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(l, "id: "); ok {
+			id = v
+		}
+	}
+	return id
+}
+
+// In poll mode (what daprd 1.14 can relay) each response ends after its
+// events or one keep-alive, and a reconnection with Last-Event-ID gets what
+// came in between: nothing is lost, nothing repeated.
+func TestPollStreamResumesFromLastEventID(t *testing.T) {
+	f := start(t, httpapi.StreamPoll)
+	carol := f.iss.Token(t, "carol")
+	idle, took := f.get(t, carol, "")
+	if !strings.Contains(idle, ": keep-alive") || lastID(idle) == "" || took < 150*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("idle response after %s: %q", took, idle)
+	}
+	cursor := lastID(idle)
+
+	// Two outcomes while carol is between responses.
+	for _, o := range []string{"o1", "o2"} {
+		f.event(t, httpapi.OrderCancelledRoute, "tenflix.order.cancelled.v1",
+			map[string]any{"id": o, "userId": "carol", "status": "CANCELLED", "plan": map[string]any{"name": "Gold"}})
+	}
+	got, _ := f.get(t, carol, cursor)
+	if strings.Count(got, "event: notification") != 2 || !strings.Contains(got, `"orderId":"o1"`) || !strings.Contains(got, `"orderId":"o2"`) {
+		t.Fatalf("resumed: %q", got)
+	}
+	cursor = lastID(got)
+
+	// Waiting: the response ends as soon as the next one comes.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		f.event(t, httpapi.OrderRefundedRoute, "tenflix.order.refunded.v1",
+			map[string]any{"id": "o3", "userId": "carol", "status": "REFUNDED"})
+	}()
+	got, took = f.get(t, carol, cursor)
+	if strings.Count(got, "event: notification") != 1 || !strings.Contains(got, `"orderId":"o3"`) || took > time.Second {
+		t.Fatalf("after %s: %q", took, got)
+	}
+	// Nothing again after the last id.
+	if again, _ := f.get(t, carol, lastID(got)); strings.Contains(again, "event: notification") {
+		t.Fatalf("repeated: %q", again)
+	}
+	// A garbage Last-Event-ID starts afresh, never fails.
+	if body, _ := f.get(t, carol, "nonsense_x"); !strings.Contains(body, "keep-alive") {
+		t.Fatalf("garbage Last-Event-ID: %q", body)
 	}
 }

@@ -43,7 +43,10 @@ type Deps struct {
 	// MaxStream ends a stream after this long; the client reconnects
 	// (default 1 h).
 	MaxStream time.Duration
-	Now       func() time.Time
+	// StreamMode is StreamPoll (default: what daprd 1.14 can relay) or
+	// StreamOpen (stream.go says why).
+	StreamMode string
+	Now        func() time.Time
 }
 
 // Routes mounts every route on r (built by httpserver.NewEngine). The

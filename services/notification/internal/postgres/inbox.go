@@ -128,3 +128,34 @@ func nullTime(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// Newest is the position of the user's newest notification, or the
+// database's clock when they have none: where a stream starts.
+func (db *DB) Newest(ctx context.Context, userID string) (time.Time, string, error) {
+	var at time.Time
+	var id string
+	err := db.pool.QueryRow(ctx, `
+		SELECT created_at, id::text FROM notifications WHERE user_id = $1
+		UNION ALL SELECT clock_timestamp(), ''
+		ORDER BY 1 DESC, 2 DESC LIMIT 1`, userID).Scan(&at, &id)
+	if err != nil {
+		return at, "", fmt.Errorf("newest: %w", err)
+	}
+	return at, id, nil
+}
+
+// After lists up to limit of the user's notifications after the position
+// (at, id), oldest first: what a stream that reconnects has missed.
+func (db *DB) After(ctx context.Context, userID string, at time.Time, id string, limit int) ([]inbox.Notification, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+notificationColumns("")+` FROM notifications
+		WHERE user_id = $1 AND (created_at > $2 OR created_at = $2 AND id::text > $3)
+		ORDER BY created_at, id LIMIT $4`, userID, at, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("after: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (inbox.Notification, error) { return scanNotification(r) })
+	if err != nil {
+		return nil, fmt.Errorf("after: %w", err)
+	}
+	return out, nil
+}

@@ -140,7 +140,9 @@ func TestConcurrentFlagAndReadyAnnounceOnce(t *testing.T) {
 		id := fmt.Sprint("m", i)
 		var wg sync.WaitGroup
 		wg.Go(func() { must[bool](t)(db.ApplyMovie(ctx, app.Movie{ID: id, Version: 1, Name: id, Notify: true})) })
-		wg.Go(func() { must[bool](t)(db.ApplyVideo(ctx, app.Video{ID: "v" + id, MovieID: id, Version: 1, Status: "READY"})) })
+		wg.Go(func() {
+			must[bool](t)(db.ApplyVideo(ctx, app.Video{ID: "v" + id, MovieID: id, Version: 1, Status: "READY"}))
+		})
 		wg.Wait()
 	}
 	if n := count(t, dsn, `SELECT count(*) FROM jobs WHERE kind = 'fanout'`); n != 20 {
