@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,69 +57,115 @@ func setPreferences(t testing.TB, v viewer, newMovies, email bool) {
 		map[string]bool{"newMovies": newMovies, "email": email}), http.StatusOK)
 }
 
-// liveStream is an open GET /api/v1/notifications/stream, read in the
-// background: its events, and when each line arrived.
+// liveStream reads GET /api/v1/notifications/stream through the gateway
+// as a browser's EventSource does: a ticket in the URL (no Authorization
+// header), and when a response ends, a reconnection after the server's
+// retry delay with the Last-Event-ID it was given (a new ticket when the
+// old one is refused). It records events, comments and reconnections.
 type liveStream struct {
-	mu       sync.Mutex
-	events   []notificationItem
-	arrived  []time.Time // of each event
-	comments []time.Time
-	opened   time.Time
-	err      error
-	cancel   context.CancelFunc
+	mu        sync.Mutex
+	events    []notificationItem
+	arrived   []time.Time // of each event
+	comments  []time.Time
+	responses int // responses read (1 + reconnections)
+	opened    time.Time
+	err       error
+	cancel    context.CancelFunc
 }
 
-// openStream opens the stream through the gateway as a browser's
-// EventSource would: a ticket in the URL, no Authorization header.
-func openStream(t testing.TB, v viewer) *liveStream {
-	t.Helper()
+func streamTicket(t testing.TB, v viewer) string {
 	r := v.do(t, http.MethodPost, "/api/v1/notifications/stream-ticket", nil)
 	mustStatus(t, r, http.StatusCreated)
 	var tk struct{ Ticket string }
 	r.json(t, &tk)
+	return tk.Ticket
+}
+
+func openStream(t testing.TB, v viewer) *liveStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
-		gateway+"/api/v1/notifications/stream?ticket="+url.QueryEscape(tk.Ticket), nil)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-		cancel()
-		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
 	s := &liveStream{opened: time.Now(), cancel: cancel}
 	t.Cleanup(s.close)
+	ticket := streamTicket(t, v)
+	first := make(chan error, 1)
 	go func() {
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		event := ""
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			switch {
-			case strings.HasPrefix(line, ":"):
-				s.comments = append(s.comments, time.Now())
-			case strings.HasPrefix(line, "event: "):
-				event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: ") && event == "notification":
-				var it notificationItem
-				if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &it) == nil {
-					s.events = append(s.events, it)
-					s.arrived = append(s.arrived, time.Now())
-				}
-			case line == "":
-				event = ""
+		lastID, retry := "", 3*time.Second
+		for ctx.Err() == nil {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
+				gateway+"/api/v1/notifications/stream?ticket="+url.QueryEscape(ticket), nil)
+			req.Header.Set("Accept", "text/event-stream")
+			if lastID != "" {
+				req.Header.Set("Last-Event-ID", lastID)
 			}
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil && resp.StatusCode == http.StatusUnauthorized && s.count() > 0 {
+				resp.Body.Close()
+				ticket = streamTicket(t, v) // expired: as the page would
+				continue
+			}
+			if err == nil && (resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream") {
+				err = fmt.Errorf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+				resp.Body.Close()
+			}
+			if s.count() == 0 {
+				first <- err
+			}
+			if err != nil {
+				s.mu.Lock()
+				s.err = err
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Lock()
+			s.responses++
 			s.mu.Unlock()
+			sc := bufio.NewScanner(resp.Body)
+			event, pendingID := "", ""
+			for sc.Scan() {
+				line := sc.Text()
+				s.mu.Lock()
+				switch {
+				case strings.HasPrefix(line, ":"):
+					s.comments = append(s.comments, time.Now())
+				case strings.HasPrefix(line, "retry: "):
+					if ms, err := strconv.Atoi(strings.TrimPrefix(line, "retry: ")); err == nil {
+						retry = time.Duration(ms) * time.Millisecond
+					}
+				case strings.HasPrefix(line, "id: "):
+					pendingID = strings.TrimPrefix(line, "id: ")
+				case strings.HasPrefix(line, "event: "):
+					event = strings.TrimPrefix(line, "event: ")
+				case strings.HasPrefix(line, "data: ") && event == "notification":
+					var it notificationItem
+					if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &it) == nil {
+						s.events = append(s.events, it)
+						s.arrived = append(s.arrived, time.Now())
+					}
+				case line == "":
+					if pendingID != "" {
+						lastID = pendingID
+					}
+					event = ""
+				}
+				s.mu.Unlock()
+			}
+			resp.Body.Close()
+			select {
+			case <-ctx.Done():
+			case <-time.After(retry):
+			}
 		}
-		s.mu.Lock()
-		s.err = fmt.Errorf("stream ended after %s: %v", time.Since(s.opened).Round(time.Second), sc.Err())
-		s.mu.Unlock()
 	}()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
 	return s
+}
+
+func (s *liveStream) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.responses
 }
 
 func (s *liveStream) close() { s.cancel() }
