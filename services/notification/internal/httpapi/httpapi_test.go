@@ -309,8 +309,12 @@ func lastID(body string) string {
 func TestPollStreamResumesFromLastEventID(t *testing.T) {
 	f := start(t, httpapi.StreamPoll)
 	carol := f.iss.Token(t, "carol")
-	idle, took := f.get(t, carol, "")
-	if !strings.Contains(idle, ": keep-alive") || lastID(idle) == "" || took < 150*time.Millisecond || took > 2*time.Second {
+	first, took := f.get(t, carol, "")
+	if strings.Contains(first, "keep-alive") || lastID(first) == "" || took > time.Second {
+		t.Fatalf("first response (its position, at once) after %s: %q", took, first)
+	}
+	idle, took := f.get(t, carol, lastID(first))
+	if !strings.Contains(idle, ": keep-alive") || lastID(idle) != lastID(first) || took < 150*time.Millisecond || took > 2*time.Second {
 		t.Fatalf("idle response after %s: %q", took, idle)
 	}
 	cursor := lastID(idle)
@@ -341,7 +345,7 @@ func TestPollStreamResumesFromLastEventID(t *testing.T) {
 		t.Fatalf("repeated: %q", again)
 	}
 	// A garbage Last-Event-ID starts afresh, never fails.
-	if body, _ := f.get(t, carol, "nonsense_x"); !strings.Contains(body, "keep-alive") {
+	if body, _ := f.get(t, carol, "nonsense_x"); lastID(body) == "" || strings.Contains(body, "event:") {
 		t.Fatalf("garbage Last-Event-ID: %q", body)
 	}
 }

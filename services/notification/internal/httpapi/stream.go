@@ -22,7 +22,8 @@ import (
 const (
 	// StreamPoll ends each response after its first events, or after one
 	// keep-alive when nothing happens; EventSource reconnects at once
-	// (retry: 250 ms) and resumes from Last-Event-ID. daprd 1.14 buffers an
+	// (retry: 250 ms) and resumes from Last-Event-ID. A fresh stream's first
+	// response is only its position, answered at once. daprd 1.14 buffers an
 	// invoked app's whole response (pkg/channel/http: the app's answer is
 	// recorded in memory before it is relayed), so a response that never
 	// ends never arrives: through the sidecars, this is how it is delivered.
@@ -115,7 +116,10 @@ func (h *handlers) stream(c *gin.Context) {
 			return
 		}
 	}
-	if poll && len(missed) > 0 {
+	// In poll mode a fresh stream's first response is only its position
+	// (it answers at once; the reconnection that follows waits), and one that
+	// had missed events ends with them.
+	if poll && (!resumed || len(missed) > 0) {
 		return
 	}
 
