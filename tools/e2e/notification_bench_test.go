@@ -25,15 +25,17 @@ func BenchmarkNotificationFanOut(b *testing.B) {
 		notificationSQL(b, `INSERT INTO recipients (user_id, email, name, new_movies, email_enabled)
 			SELECT '`+prefix+`' || lpad(g::text, 6, '0'), '`+prefix+`' || g || '@example.test', 'Bench ' || g, true, true
 			FROM generate_series(1, `+strconv.Itoa(users)+`) g`)
-		want, _ := strconv.Atoi(notificationSQL(b, `SELECT count(*) FROM recipients WHERE new_movies`))
 		m := flaggedMovie(b, "Bench "+randomHex(3))
 		time.Sleep(3 * time.Second) // the movie's own event first: the video is what makes it due
 		key := "movie:" + m.ID
 		addURLVideo(b, m.ID)
 		inboxTime := eventually(b, 5*time.Minute, "fan-out complete", func() bool {
-			n, _ := strconv.Atoi(notificationSQL(b, `SELECT count(*) FROM notifications WHERE event_key = '`+key+`'`))
-			return n == want
+			return notificationSQL(b, `SELECT done_at IS NOT NULL FROM jobs WHERE key = 'fanout:`+key+`'`) == "t"
 		})
+		want, _ := strconv.Atoi(notificationSQL(b, `SELECT count(*) FROM notifications WHERE event_key = '`+key+`'`))
+		if n := notificationSQL(b, `SELECT count(*) FROM notifications WHERE event_key = '`+key+`' AND user_id LIKE '`+prefix+`%'`); n != strconv.Itoa(users) {
+			b.Fatalf("%s of %d bench users notified", n, users)
+		}
 		emailed := func() int {
 			n, _ := strconv.Atoi(notificationSQL(b, `SELECT count(*) FROM jobs j JOIN notifications n
 				ON n.id = (j.payload->>'notificationId')::uuid WHERE n.event_key = '`+key+`' AND j.outcome = 'sent'`))
