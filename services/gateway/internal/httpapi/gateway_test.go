@@ -764,12 +764,17 @@ func TestOpenAPIDocument(t *testing.T) {
 func TestStreamTicketStandsInForTheBearer(t *testing.T) {
 	g := newGateway(t)
 	const path = "/api/v1/notifications/stream"
-	rec := g.do("GET", path+"?ticket=abc", nil)
+	rec := g.do("GET", path+"?ticket=abc", nil, "Last-Event-ID", "1700000000000000_x")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("ticket: %d %s", rec.Code, rec.Body)
 	}
-	if got := g.sidecar.last(t); got.Query != "ticket=abc" || got.Header.Get("Authorization") != "" {
+	got := g.sidecar.last(t)
+	if got.Query != "ticket=abc" || got.Header.Get("Authorization") != "" {
 		t.Fatalf("sidecar got ?%s with Authorization %q", got.Query, got.Header.Get("Authorization"))
+	}
+	// Where EventSource resumes: without it every reconnection starts afresh.
+	if v := got.Header.Get("Last-Event-ID"); v != "1700000000000000_x" {
+		t.Fatalf("Last-Event-ID = %q", v)
 	}
 	before := g.sidecar.count()
 	wantEnvelope(t, g.do("GET", path+"?ticket=abc", nil, "Authorization", "Bearer bad"), http.StatusUnauthorized, apierror.Unauthorized)

@@ -33,6 +33,8 @@ var forwardedRequestHeaders = []string{
 	"Content-Type", "Content-Encoding", "Content-Language",
 	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range",
 	"Idempotency-Key", "User-Agent",
+	// Where an event stream resumes (EventSource sends it on reconnection).
+	"Last-Event-ID",
 }
 
 // sidecarErrorPeek bounds how much of an error answer is read to tell a

@@ -101,9 +101,15 @@ func (h *handlers) stream(c *gin.Context) {
 		return rc.Flush() == nil
 	}
 	poll := h.d.StreamMode != StreamOpen
+	// In poll mode a resumed stream reconnects at once; a fresh one after a
+	// second (what it misses meanwhile is replayed), so that a client whose
+	// Last-Event-ID is lost on the way asks once a second, not four times.
 	retry := "3000"
-	if poll {
+	switch {
+	case poll && resumed:
 		retry = "250"
+	case poll:
+		retry = "1000"
 	}
 	if !send("retry: " + retry + "\nid: " + pos.String() + "\n: connected\n\n") {
 		return
