@@ -12,8 +12,13 @@ DAPR_VERSION := 1.14.0
 # agree with it.
 SERVICES  := $(shell sed -n 's/^  - appID: *//p' dapr/dapr.yaml)
 # Modules tested by `make test`; each builds and tests on its own (GOWORK=off).
-MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed tools/deadletter tools/midtrans-emulator
+MODULES   := platform proto $(addprefix services/,$(SERVICES)) tools/devstack tools/seed tools/deadletter tools/midtrans-emulator tools/cloudinary-emulator
 GO        := go
+# The watch page's npm packages (tools/web): hls.js, embedded in the gateway
+# (copied into services/gateway/web/lib, not committed), and playwright-core,
+# which drives Debian's chromium in the browser test (tools/e2e/web_test.go).
+WEB_MODULES := tools/web/node_modules/.package-lock.json
+WEB_LIB     := services/gateway/web/lib/hls.min.js
 export GOFLAGS := -buildvcs=false
 # Topics published before anything subscribes to them (devstack creates the
 # others from components/): declared so that kfake persists them.
@@ -41,16 +46,19 @@ deps:
 	command -v pg_ctlcluster >/dev/null || missing="$$missing postgresql"; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@$(MAKE) --no-print-directory $(WEB_MODULES)
 
-build: build-daprd $(BIN)/mailpit
+build: build-daprd $(BIN)/mailpit $(WEB_LIB)
 	@mkdir -p $(BIN)
 	cd tools/devstack && GOWORK=off $(GO) build -o $(BIN)/devstack .
 	cd tools/seed && GOWORK=off $(GO) build -o $(BIN)/seed .
 	cd tools/midtrans-emulator && GOWORK=off $(GO) build -o $(BIN)/midtrans-emulator .
+	cd tools/cloudinary-emulator && GOWORK=off $(GO) build -o $(BIN)/cloudinary-emulator .
 	@for s in $(SERVICES); do \
 	  echo "build $$s"; (cd services/$$s && $(GO) build -o $(BIN)/$$s .); \
 	done
@@ -126,9 +134,17 @@ test-unit:
 	  echo "== go test $$m"; (cd $$m && GOWORK=off $(GO) test -race -count=1 ./...); \
 	done
 
+# npm ci deletes node_modules first: touched so that make sees it done.
+$(WEB_MODULES): tools/web/package.json tools/web/package-lock.json
+	cd tools/web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_LIB): $(WEB_MODULES)
+	cp tools/web/node_modules/hls.js/dist/hls.min.js $@
+
 # End to end: the whole stack in a temporary root, driven over HTTP through
-# the gateway, plus the Postman collection run by newman.
-e2e: tools/postman/node_modules/.bin/newman
+# the gateway (and in headless chromium), plus the Postman collection run by newman.
+e2e: deps tools/postman/node_modules/.bin/newman $(WEB_LIB)
 	cd tools/e2e && TENFLIX_ROOT=$(ROOT) GOWORK=off $(GO) test -count=1 -v -timeout 15m ./...
 
 tools/postman/node_modules/.bin/newman: tools/postman/package.json tools/postman/package-lock.json

@@ -106,8 +106,13 @@ func checkBody(r *http.Request) error {
 	default:
 		return nil
 	}
-	// Bounded: LimitBody has wrapped the body in a MaxBytesReader.
-	b, err := io.ReadAll(r.Body)
+	// Only the first CheckedBytes are held and checked; a longer body (a
+	// video upload, up to gigabytes) streams on past them, unchecked, so
+	// that no request costs more memory than that. Text fields come first
+	// in a form (a file part after them is data), and a route whose JSON or
+	// form may be longer bounds its body below this anyway; a handler that
+	// takes longer bodies checks its own fields.
+	b, err := io.ReadAll(io.LimitReader(r.Body, CheckedBytes+1))
 	if err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
@@ -115,8 +120,23 @@ func checkBody(r *http.Request) error {
 		}
 		return apierror.Wrap(err, apierror.Invalid, "could not read the request body")
 	}
+	if len(b) > CheckedBytes {
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
+		// The cut may end inside a string or a part: the checks stop at
+		// what does not parse, without complaint.
+		return check(b[:CheckedBytes])
+	}
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	return check(b)
+}
+
+// CheckedBytes is how much of a request body the input checks hold in
+// memory: the default body limit.
+const CheckedBytes = 1 << 20
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 func checkForm(b []byte) error {

@@ -3,6 +3,7 @@ package httpserver_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -180,5 +181,37 @@ func TestBodyReadStaysBounded(t *testing.T) {
 	rec := serve(h, req)
 	if code, _ := envelope(t, rec); rec.Code != http.StatusRequestEntityTooLarge || code != "too_large" {
 		t.Fatalf("got %d %s, want 413 too_large", rec.Code, code)
+	}
+}
+
+// A body longer than CheckedBytes streams past the checks (an upload): the
+// handler reads all of it, and the fields in its first CheckedBytes are
+// still checked.
+func TestLongBodiesStreamPastTheChecks(t *testing.T) {
+	r := httpserver.NewEngine(httpserver.Options{Log: slog.New(slog.DiscardHandler), MaxBodyBytes: 8 << 20})
+	r.POST("/upload", func(c *gin.Context) {
+		n, err := io.Copy(io.Discard, c.Request.Body)
+		if err != nil {
+			httpserver.Fail(c, err)
+			return
+		}
+		c.String(http.StatusOK, "%d", n)
+	})
+	form := func(title string) ([]byte, string) {
+		var buf bytes.Buffer
+		fmt.Fprintf(&buf, "--b\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n%s\r\n", title)
+		buf.WriteString("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"v.mp4\"\r\n\r\n")
+		buf.Write(bytes.Repeat([]byte{0xff, 0}, 3<<20))
+		buf.WriteString("\r\n--b--\r\n")
+		return buf.Bytes(), "multipart/form-data; boundary=b"
+	}
+	body, ct := form("Trailer")
+	rec := serve(r, request("POST", "/upload", "", ct, body))
+	if rec.Code != http.StatusOK || rec.Body.String() != fmt.Sprint(len(body)) {
+		t.Fatalf("a 6 MiB upload: %d %s, want 200 and every byte", rec.Code, rec.Body)
+	}
+	body, ct = form("bad\x00title")
+	if rec := serve(r, request("POST", "/upload", "", ct, body)); rec.Code != http.StatusBadRequest {
+		t.Fatalf("a NUL in a field before the file: %d, want 400", rec.Code)
 	}
 }

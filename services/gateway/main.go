@@ -52,11 +52,14 @@ type settings struct {
 	JWKSRefresh     time.Duration // JWKS_REFRESH_INTERVAL: periodic key refresh
 	CORSOrigins     []string      // CORS_ORIGINS, comma-separated
 	MaxBodyBytes    int64         // MAX_BODY_BYTES
+	MaxUploadBytes  int64         // MEDIA_MAX_UPLOAD_BYTES: media's limit of one file
+	UploadTimeout   time.Duration // MEDIA_UPLOAD_TIMEOUT
 	AuthRatePerMin  int           // AUTH_RATE_PER_MINUTE, per client IP
 	AuthRateBurst   int           // AUTH_RATE_BURST
 	TrustedProxies  []string      // TRUSTED_PROXIES, CIDRs, comma-separated
 	UpstreamTimeout time.Duration // UPSTREAM_TIMEOUT
 	OpenAPIFile     string        // OPENAPI_FILE
+	WebMediaOrigins []string      // WEB_MEDIA_ORIGINS, comma-separated: where the watch page may play from
 	LogLevel        string        // LOG_LEVEL
 }
 
@@ -72,11 +75,14 @@ func loadSettings(getenv config.Env) (settings, error) {
 		JWKSRefresh:     r.Duration("JWKS_REFRESH_INTERVAL", 15*time.Minute, time.Nanosecond, math.MaxInt64),
 		CORSOrigins:     r.List("CORS_ORIGINS", []string{"http://localhost:3000"}),
 		MaxBodyBytes:    int64(r.Int("MAX_BODY_BYTES", 1<<20, 1, math.MaxInt)),
+		MaxUploadBytes:  int64(r.Int("MEDIA_MAX_UPLOAD_BYTES", 2<<30, 1, math.MaxInt)),
+		UploadTimeout:   r.Duration("MEDIA_UPLOAD_TIMEOUT", time.Hour, time.Second, 24*time.Hour),
 		AuthRatePerMin:  r.Int("AUTH_RATE_PER_MINUTE", 10, 1, math.MaxInt),
 		AuthRateBurst:   r.Int("AUTH_RATE_BURST", 10, 1, math.MaxInt),
 		TrustedProxies:  r.List("TRUSTED_PROXIES", nil),
 		UpstreamTimeout: r.Duration("UPSTREAM_TIMEOUT", 30*time.Second, time.Nanosecond, math.MaxInt64),
 		OpenAPIFile:     r.String("OPENAPI_FILE", "../../docs/openapi.yaml"),
+		WebMediaOrigins: r.List("WEB_MEDIA_ORIGINS", []string{"https://res.cloudinary.com"}),
 		LogLevel:        r.LogLevel("LOG_LEVEL", "info"),
 	}
 	if err := r.Err(); err != nil {
@@ -100,11 +106,14 @@ func (s settings) LogValue() slog.Value {
 		slog.String("jwks_refresh_interval", s.JWKSRefresh.String()),
 		slog.Any("cors_origins", s.CORSOrigins),
 		slog.Int64("max_body_bytes", s.MaxBodyBytes),
+		slog.Int64("max_upload_bytes", s.MaxUploadBytes),
+		slog.String("upload_timeout", s.UploadTimeout.String()),
 		slog.Int("auth_rate_per_minute", s.AuthRatePerMin),
 		slog.Int("auth_rate_burst", s.AuthRateBurst),
 		slog.Any("trusted_proxies", s.TrustedProxies),
 		slog.String("upstream_timeout", s.UpstreamTimeout.String()),
 		slog.String("openapi_file", s.OpenAPIFile),
+		slog.Any("web_media_origins", s.WebMediaOrigins),
 		slog.String("log_level", s.LogLevel),
 	)
 }
@@ -129,16 +138,21 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 		return err
 	}
 	engine, err := httpapi.New(httpapi.Options{
-		Log:             log,
-		SidecarURL:      fmt.Sprintf("http://127.0.0.1:%d", s.DaprHTTPPort),
-		DaprToken:       s.DaprAPIToken,
-		Verifier:        verifier,
-		CORSOrigins:     s.CORSOrigins,
-		MaxBodyBytes:    s.MaxBodyBytes,
+		Log:          log,
+		SidecarURL:   fmt.Sprintf("http://127.0.0.1:%d", s.DaprHTTPPort),
+		DaprToken:    s.DaprAPIToken,
+		Verifier:     verifier,
+		CORSOrigins:  s.CORSOrigins,
+		MaxBodyBytes: s.MaxBodyBytes,
+		// media bounds the file itself; the multipart envelope (part
+		// headers, title, synopsis) comes on top.
+		MaxUploadBytes:  s.MaxUploadBytes + 1<<20,
+		UploadTimeout:   s.UploadTimeout,
 		AuthLimiter:     ratelimit.New(float64(s.AuthRatePerMin), s.AuthRateBurst, 100_000),
 		TrustedProxies:  s.TrustedProxies,
 		UpstreamTimeout: s.UpstreamTimeout,
 		OpenAPIFile:     s.OpenAPIFile,
+		WebMediaOrigins: s.WebMediaOrigins,
 	})
 	if err != nil {
 		return err

@@ -25,8 +25,9 @@ func TestLoadSettings(t *testing.T) {
 		ListenAddr: ":8080", DaprHTTPPort: 3500,
 		OIDCIssuer: "http://127.0.0.1:8080", OIDCAudience: "tenflix-api", JWKSRefresh: 15 * time.Minute,
 		CORSOrigins: []string{"http://localhost:3000"}, MaxBodyBytes: 1 << 20,
+		MaxUploadBytes: 2 << 30, UploadTimeout: time.Hour,
 		AuthRatePerMin: 10, AuthRateBurst: 10, UpstreamTimeout: 30 * time.Second,
-		OpenAPIFile: defaultOpenAPI, LogLevel: "info",
+		OpenAPIFile: defaultOpenAPI, WebMediaOrigins: []string{"https://res.cloudinary.com"}, LogLevel: "info",
 	}
 	t.Run("defaults", func(t *testing.T) {
 		got, err := loadSettings(envOf(nil))

@@ -40,6 +40,10 @@ type runApp struct {
 	DaprInternalGRPCPort int      `yaml:"daprInternalGRPCPort"`
 	MetricsPort          int      `yaml:"metricsPort"`
 	Command              []string `yaml:"command"`
+	// The Dapr CLI's names: daprd's --max-body-size in MiB and
+	// --read-buffer-size in KiB (0: daprd's 4 MiB and 4 KiB).
+	DaprHTTPMaxRequestSize int `yaml:"daprHTTPMaxRequestSize"`
+	DaprHTTPReadBufferSize int `yaml:"daprHTTPReadBufferSize"`
 }
 
 // app is one entry of the run file with common settings applied and every
@@ -53,6 +57,8 @@ type app struct {
 	DaprGRPCPort         int
 	DaprInternalGRPCPort int
 	MetricsPort          int
+	MaxBodyMiB           int // daprd --max-body-size; 0: daprd's default
+	ReadBufferKiB        int // daprd --read-buffer-size; 0: daprd's default
 	ResourcesPaths       []string
 	ConfigFile           string
 	AppProtocol          string
@@ -137,6 +143,8 @@ func (rf runFile) resolve(baseDir string) ([]app, error) {
 			DaprGRPCPort:         ra.DaprGRPCPort,
 			DaprInternalGRPCPort: ra.DaprInternalGRPCPort,
 			MetricsPort:          ra.MetricsPort,
+			MaxBodyMiB:           ra.DaprHTTPMaxRequestSize,
+			ReadBufferKiB:        ra.DaprHTTPReadBufferSize,
 			ConfigFile:           abs(s.ConfigFilePath),
 			AppProtocol:          cmp.Or(s.AppProtocol, "http"),
 			AppChannelAddress:    cmp.Or(s.AppChannelAddress, "127.0.0.1"),

@@ -107,6 +107,12 @@ func daprdArgs(set sidecarSettings, a app) []string {
 	if a.AppPort > 0 {
 		args = append(args, "--app-port", strconv.Itoa(a.AppPort))
 	}
+	if a.MaxBodyMiB > 0 {
+		args = append(args, "--max-body-size", strconv.Itoa(a.MaxBodyMiB)+"Mi")
+	}
+	if a.ReadBufferKiB > 0 {
+		args = append(args, "--read-buffer-size", strconv.Itoa(a.ReadBufferKiB)+"Ki")
+	}
 	for _, p := range a.ResourcesPaths {
 		args = append(args, "--resources-path", p)
 	}

@@ -81,7 +81,7 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		daprd: daprd, workDir: daprdDir, logDir: logDir, pidDir: filepath.Join(o.data, "pids"),
 		sentryAddr: sentryAddr, trustAnchors: anchors, metrics: o.metrics,
 	}
-	st, err := startStack(apps, set, tokens, midtransAppEnv(emulated))
+	st, err := startStack(apps, set, tokens, appEnvs(o.data, emulated))
 	if err != nil {
 		return err
 	}

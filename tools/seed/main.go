@@ -1,7 +1,10 @@
-// seed loads the demo catalog through the public API (gateway), as an admin
-// would: a few actors, creators, categories, tags, movies and their videos.
-// It does nothing when the catalog already has movies, so `make run` can call
-// it on every start (devstack up -then bin/seed).
+// seed loads the demo data through the public API (gateway), as an admin and
+// a customer would: plans; a browsing catalog (actors, creators, categories,
+// tags, movies, videos by URL); a few watchable movies whose short ffmpeg-made
+// videos are uploaded and transcoded by the media service; and a demo viewer
+// whose subscription is bought through the saga and the Midtrans emulator.
+// Every part skips what already exists, so `make run` calls it on every start
+// (devstack up -then bin/seed).
 package main
 
 import (
@@ -83,15 +86,37 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		// .data deleted by hand (not by `make reset`) leaves the old account.
 		return fmt.Errorf("%w (if .data was deleted by hand, run `make reset`)", err)
 	}
-	if err := seedPlans(ctx, c, stdout); err != nil {
+	// Each part is idempotent and independent: all are tried, and every
+	// failure is reported (the exit status says the demo is incomplete).
+	watchErr := seedWatchable(ctx, c, getenv, stdout)
+	errs := []error{seedPlans(ctx, c, stdout), seedCatalog(ctx, c, stdout), watchErr}
+	midtrans := getenv("MIDTRANS_EMULATOR_URL")
+	if midtrans == "" {
+		midtrans = "http://127.0.0.1:8090"
+	}
+	viewerErr := seedDemoViewer(ctx, c, midtrans, stdout)
+	errs = append(errs, viewerErr)
+	switch {
+	case viewerErr == nil && watchErr == nil:
+		fmt.Fprintf(stdout, "\nwatch now: open %s/ and sign in as %s / %s\n", base, demoEmail, demoPassword)
+	case viewerErr == nil:
+		fmt.Fprintf(stdout, "\ndemo viewer: %s / %s at %s/ (the watchable movies are not ready: see the error below)\n", demoEmail, demoPassword, base)
+	}
+	return errors.Join(errs...)
+}
+
+// seedCatalog adds the browsing catalog (videos by URL) once: when the
+// catalog has no movies besides the watchable ones.
+func seedCatalog(ctx context.Context, c *client, stdout io.Writer) error {
+	movies, err := commandMovies(ctx, c)
+	if err != nil {
 		return err
 	}
-	var page struct{ Total int }
-	if err := c.do(ctx, http.MethodGet, "/api/v1/movie-command/movies?size=1", nil, http.StatusOK, &page); err != nil {
-		return err
+	for _, w := range watchable {
+		delete(movies, w.Name)
 	}
-	if page.Total > 0 {
-		fmt.Fprintf(stdout, "the catalog already has %d movies: no demo data added\n", page.Total)
+	if len(movies) > 0 {
+		fmt.Fprintf(stdout, "the catalog already has %d movies: no browsing demo added\n", len(movies))
 		return nil
 	}
 	created := map[string]bool{}
@@ -172,7 +197,9 @@ func (c *client) do(ctx context.Context, method, path string, body any, want int
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if err := c.send(req, want, out); err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -180,7 +207,11 @@ func (c *client) do(ctx context.Context, method, path string, body any, want int
 }
 
 func (c *client) send(req *http.Request, want int, out any) error {
-	resp, err := c.http.Do(req)
+	return send(c.http, req, want, out)
+}
+
+func send(hc *http.Client, req *http.Request, want int, out any) error {
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

@@ -470,7 +470,7 @@ func TestGatewayErrors(t *testing.T) {
 		code         apierror.Code
 	}{
 		{"GET", "/api/v1/nothing-here", http.StatusNotFound, apierror.NotFound},
-		{"GET", "/", http.StatusNotFound, apierror.NotFound},
+		{"GET", "/nothing-here", http.StatusNotFound, apierror.NotFound}, // / is the watch page (web_test.go)
 		{"PATCH", "/api/v1/movie-command/movies/m-1", http.StatusMethodNotAllowed, apierror.MethodNotAllowed},
 		{"DELETE", "/api/v1/auth/token", http.StatusMethodNotAllowed, apierror.MethodNotAllowed},
 		{"GET", "/api/v1/movie-query/movies/..", http.StatusNotFound, apierror.NotFound},

@@ -48,7 +48,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		}
 	}
 
-	param := regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+	param := regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
 	served := map[string]bool{}
 	for _, rt := range httpapi.Routes() {
 		key := rt.Method + " " + param.ReplaceAllString(rt.Path, "{$1}")

@@ -136,20 +136,34 @@ func (p *proxy) forward(rt Route) gin.HandlerFunc {
 // servicePath fills the pattern's parameters, each escaped as exactly one
 // path segment; dot segments are refused so that nothing can climb out of
 // the route's prefix (or out of the app-id in the sidecar's URL).
+// A catch-all (*name, last) is escaped segment by segment, with the same
+// refusals, and no empty segment.
 func servicePath(pattern string, params gin.Params) (string, bool) {
 	segs := strings.Split(pattern, "/")
 	for i, s := range segs {
-		if !strings.HasPrefix(s, ":") {
-			continue
+		switch {
+		case strings.HasPrefix(s, ":"):
+			v, _ := params.Get(s[1:])
+			if !goodSegment(v) {
+				return "", false
+			}
+			segs[i] = url.PathEscape(v)
+		case strings.HasPrefix(s, "*") && i == len(segs)-1:
+			v, _ := params.Get(s[1:])
+			rest := strings.Split(strings.TrimPrefix(v, "/"), "/")
+			for j, r := range rest {
+				if !goodSegment(r) {
+					return "", false
+				}
+				rest[j] = url.PathEscape(r)
+			}
+			segs[i] = strings.Join(rest, "/")
 		}
-		v, _ := params.Get(s[1:])
-		if v == "" || v == "." || v == ".." {
-			return "", false
-		}
-		segs[i] = url.PathEscape(v)
 	}
 	return strings.Join(segs, "/"), true
 }
+
+func goodSegment(v string) bool { return v != "" && v != "." && v != ".." }
 
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	t := targetOf(pr.In.Context())

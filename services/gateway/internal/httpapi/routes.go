@@ -45,6 +45,9 @@ type Route struct {
 	RateLimited bool
 	// MaxBodyBytes overrides the gateway default (an upload route, say).
 	MaxBodyBytes int64
+	// Upload routes take bodies up to Options.MaxUploadBytes, streamed to
+	// the service, for as long as Options.UploadTimeout.
+	Upload bool
 	// Ticket names a query parameter that may stand in for the bearer token
 	// on a User route, for clients that cannot send headers (a browser's
 	// EventSource): a request without an Authorization header but with it
@@ -101,6 +104,15 @@ func Routes() []Route {
 		// its signature and confirms it with Midtrans' status API.
 		{Method: "POST", Path: "/api/v1/orders/notificationMidtrans", App: "order-aggregator", Access: Public, MaxBodyBytes: 64 << 10},
 
+		// Videos: media receives uploads (streamed through both sidecars),
+		// retries failed transcodes, and serves the HLS files to holders of a
+		// playback grant (the grant in the path is the check, so the route
+		// is public); Cloudinary's webhook is verified by its signature.
+		{Method: "POST", Path: "/api/v1/movie-command/movies/:id/videos/upload", App: "media", Access: Admin, Upload: true},
+		{Method: "POST", Path: "/api/v1/movie-command/movies/:id/videos/:videoId/retry", App: "media", Access: Admin},
+		{Method: "GET", Path: "/api/v1/media/hls/:grant/:videoId/*file", App: "media", Access: Public},
+		{Method: "HEAD", Path: "/api/v1/media/hls/:grant/:videoId/*file", App: "media", Access: Public},
+		{Method: "POST", Path: "/api/v1/media/notifications/cloudinary", App: "media", Access: Public, MaxBodyBytes: 64 << 10},
 		// Notifications: notification checks ownership itself (a user reads
 		// only their own). The stream takes the bearer header or a ticket
 		// from stream-ticket (EventSource sends no headers); the unsubscribe
@@ -137,6 +149,11 @@ type Options struct {
 	CORSOrigins []string
 	// MaxBodyBytes is the default request body bound (default 1 MiB).
 	MaxBodyBytes int64
+	// MaxUploadBytes bounds an upload route's body (default 2 GiB plus the
+	// multipart envelope); UploadTimeout its request (default 1 h), past the
+	// server's timeouts for ordinary requests.
+	MaxUploadBytes int64
+	UploadTimeout  time.Duration
 	// AuthLimiter meters the RateLimited routes, per route and client IP.
 	AuthLimiter *ratelimit.PerClient
 	// TrustedProxies (CIDRs) may set X-Forwarded-For; none by default, so the
@@ -146,12 +163,21 @@ type Options struct {
 	UpstreamTimeout time.Duration
 	// OpenAPIFile is served at GET /openapi.yaml.
 	OpenAPIFile string
+	// WebMediaOrigins are origins besides the gateway's own from which the
+	// watch page may play (a CDN's HLS URLs); see webPolicy.
+	WebMediaOrigins []string
 }
 
 // New builds the gateway's engine from the route table.
 func New(opt Options) (*gin.Engine, error) {
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 1 << 20
+	}
+	if opt.MaxUploadBytes <= 0 {
+		opt.MaxUploadBytes = 2<<30 + 1<<20
+	}
+	if opt.UploadTimeout <= 0 {
+		opt.UploadTimeout = time.Hour
 	}
 	routes := Routes()
 	if opt.Verifier == nil {
@@ -160,6 +186,9 @@ func New(opt Options) (*gin.Engine, error) {
 	bodyCeiling := opt.MaxBodyBytes
 	for _, rt := range routes {
 		bodyCeiling = max(bodyCeiling, rt.MaxBodyBytes)
+		if rt.Upload {
+			bodyCeiling = max(bodyCeiling, opt.MaxUploadBytes)
+		}
 	}
 	// The platform's limit is the largest any route allows; each route then
 	// applies its own.
@@ -175,6 +204,9 @@ func New(opt Options) (*gin.Engine, error) {
 	r.Use(co.headers)
 
 	r.GET("/openapi.yaml", serveFile(opt.OpenAPIFile, "application/yaml", "OpenAPI document"))
+	if err := mountWeb(r, opt.WebMediaOrigins); err != nil {
+		return nil, err
+	}
 
 	methods := map[string][]string{} // path -> methods, for preflight answers
 	var paths []string
@@ -192,6 +224,10 @@ func New(opt Options) (*gin.Engine, error) {
 		if rt.MaxBodyBytes > 0 {
 			limit = rt.MaxBodyBytes
 		}
+		if rt.Upload {
+			limit = opt.MaxUploadBytes
+			chain = append(chain, extendDeadlines(opt.UploadTimeout))
+		}
 		chain = append(chain, httpserver.LimitBody(limit), p.forward(rt))
 		r.Handle(rt.Method, rt.Path, chain...)
 		if _, seen := methods[rt.Path]; !seen {
@@ -203,6 +239,18 @@ func New(opt Options) (*gin.Engine, error) {
 		r.OPTIONS(path, co.preflight(slices.Clone(methods[path])))
 	}
 	return r, nil
+}
+
+// extendDeadlines gives an upload longer than the server's read and write
+// timeouts, which are for ordinary requests.
+func extendDeadlines(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		rc := http.NewResponseController(c.Writer)
+		deadline := time.Now().Add(d)
+		_ = rc.SetReadDeadline(deadline)
+		_ = rc.SetWriteDeadline(deadline)
+		c.Next()
+	}
 }
 
 // serveFile answers with a file read at each request, so that it can be

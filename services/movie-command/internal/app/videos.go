@@ -13,7 +13,8 @@ import (
 	catalogv1 "tenflix/proto/catalog/v1"
 )
 
-// Video is a playable video of a movie.
+// Video is a video of a movie: added by URL (READY at once) or uploaded to
+// media (UPLOADED -> TRANSCODING -> READY, or FAILED with a reason).
 type Video struct {
 	ID            string `json:"id"`
 	MovieID       string `json:"movieId"`
@@ -22,14 +23,16 @@ type Video struct {
 	LengthSeconds int32  `json:"lengthSeconds"`
 	URL           string `json:"url"`
 	Status        string `json:"status"`
+	Progress      int32  `json:"progress"`
+	FailureReason string `json:"failureReason,omitempty"`
+	Playback      string `json:"playback"`
+	PosterURL     string `json:"posterUrl,omitempty"`
 }
-
-// VideoReady is the status of a video that can be played.
-const VideoReady = "ready"
 
 func videoView(d *catalogv1.Video) Video {
 	return Video{ID: d.Id, MovieID: d.MovieId, Title: d.Title, Synopsis: d.Synopsis,
-		LengthSeconds: d.LengthSeconds, URL: d.Url, Status: d.Status}
+		LengthSeconds: d.LengthSeconds, URL: d.Url, Status: d.Status, Progress: d.Progress,
+		FailureReason: d.FailureReason, Playback: d.Playback, PosterURL: d.PosterUrl}
 }
 
 // movieLock is the lock a video write shares with its movie's deletion.
@@ -67,7 +70,7 @@ func (a *App) CreateVideo(ctx context.Context, in catalog.VideoInput) (Video, er
 		return Video{}, err
 	}
 	doc := &catalogv1.Video{Id: uuid.NewString(), MovieId: in.MovieID, Title: in.Title, Synopsis: in.Synopsis,
-		LengthSeconds: int32(in.LengthSeconds), Url: in.URL, Status: VideoReady}
+		LengthSeconds: int32(in.LengthSeconds), Url: in.URL, Status: catalogv1.VideoReady, Playback: catalogv1.PlaybackURL}
 	err = a.create(ctx, catalogv1.AggregateVideo, doc, movieLock(in.MovieID), func() error {
 		return a.requireMovie(ctx, in.MovieID)
 	})
@@ -77,7 +80,8 @@ func (a *App) CreateVideo(ctx context.Context, in catalog.VideoInput) (Video, er
 	return videoView(doc), nil
 }
 
-// UpdateVideo replaces a video's fields.
+// UpdateVideo replaces a video's fields (of a video added by URL: an
+// uploaded one's URL is media's, see PutVideoStatus).
 func (a *App) UpdateVideo(ctx context.Context, id string, in catalog.VideoInput) (Video, error) {
 	in, err := catalog.ValidateVideo(in)
 	if err != nil {
@@ -87,6 +91,9 @@ func (a *App) UpdateVideo(ctx context.Context, id string, in catalog.VideoInput)
 	// orders its keys, so the movie's comes first, as in DeleteMovie.
 	doc, err := update(ctx, a, catalogv1.AggregateVideo, id, catalogv1.ActionUpdated, movieLock(in.MovieID),
 		func(doc *catalogv1.Video) error {
+			if doc.Playback != "" && doc.Playback != catalogv1.PlaybackURL {
+				return invalid("an uploaded video's url and movie are media's: change its title or synopsis by uploading again")
+			}
 			if in.MovieID != doc.MovieId {
 				if err := a.requireMovie(ctx, in.MovieID); err != nil {
 					return err

@@ -275,3 +275,119 @@ func ValidateVideo(in VideoInput) (VideoInput, error) {
 	}
 	return in, nil
 }
+
+// ErrStatusOrder: a video status that would move the video back (an older
+// report arriving after a newer one).
+var ErrStatusOrder = errors.New("the video has a later status")
+
+// MaxFailureReasonLen bounds a FAILED video's reason, in characters.
+const MaxFailureReasonLen = 1000
+
+// Video statuses, in the order a video goes through them (catalog/v1).
+const (
+	VideoUploaded    = "UPLOADED"
+	VideoTranscoding = "TRANSCODING"
+	VideoReady       = "READY"
+	VideoFailed      = "FAILED"
+)
+
+// VideoStatusInput is media's report of an uploaded video.
+type VideoStatusInput struct {
+	MovieID, VideoID string
+	Title, Synopsis  string
+	Status           string
+	Progress         int64
+	FailureReason    string
+	Playback         string // "hls" or "cloudinary"; required once READY
+	URL, PosterURL   string
+	LengthSeconds    int64
+}
+
+// ValidateVideoStatus applies the rules of a status report: a known status,
+// a FAILED one with its reason, a READY one with where it plays from (a
+// path relative to media's HLS route, or Cloudinary's absolute URL).
+func ValidateVideoStatus(in VideoStatusInput) (VideoStatusInput, error) {
+	var err error
+	if in.Title, err = Name("title", in.Title); err != nil {
+		return in, err
+	}
+	if in.Synopsis, err = text("synopsis", in.Synopsis, MaxSynopsisLen); err != nil {
+		return in, err
+	}
+	if in.FailureReason, err = text("failureReason", in.FailureReason, MaxFailureReasonLen); err != nil {
+		return in, err
+	}
+	if in.LengthSeconds < 0 || in.LengthSeconds > MaxVideoLength {
+		return in, invalid("lengthSeconds must be between 0 and %d", MaxVideoLength)
+	}
+	if in.Progress < 0 || in.Progress > 100 {
+		return in, invalid("progress must be between 0 and 100")
+	}
+	switch in.Status {
+	case VideoUploaded, VideoTranscoding:
+	case VideoFailed:
+		if in.FailureReason == "" {
+			return in, invalid("failureReason is required when FAILED")
+		}
+	case VideoReady:
+		in.Progress = 100
+		if in.Playback != "hls" && in.Playback != "cloudinary" {
+			return in, invalid("playback must be hls or cloudinary when READY")
+		}
+	default:
+		return in, invalid("status must be one of UPLOADED, TRANSCODING, READY, FAILED")
+	}
+	if in.Status != VideoFailed {
+		in.FailureReason = ""
+	}
+	for _, u := range []struct {
+		field    string
+		value    *string
+		required bool
+	}{{"url", &in.URL, in.Status == VideoReady}, {"posterUrl", &in.PosterURL, false}} {
+		if *u.value, err = mediaURL(u.field, *u.value, in.Playback, u.required); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// mediaURL is an HLS path relative to media's route (hls: no scheme, no
+// dot segments) or an absolute http(s) URL (cloudinary).
+func mediaURL(field, s, playback string, required bool) (string, error) {
+	if playback == "cloudinary" {
+		return httpURL(field, s, required)
+	}
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "" && required:
+		return "", invalid("%s is required", field)
+	case len(s) > MaxURLLen:
+		return "", invalid("%s must be at most %d characters", field, MaxURLLen)
+	case strings.Contains(s, ":") || strings.HasPrefix(s, "/") || strings.ContainsFunc(s, unicode.IsControl):
+		return "", invalid("%s must be a path relative to media's HLS route", field)
+	}
+	for _, seg := range strings.Split(s, "/") {
+		if s != "" && (seg == "" || seg == "." || seg == "..") {
+			return "", invalid("%s must be a path relative to media's HLS route", field)
+		}
+	}
+	return s, nil
+}
+
+// VideoStatusOrder says whether a video may go from status from to to: only
+// forwards (UPLOADED, TRANSCODING, then READY or FAILED), the same status
+// again (progress), and from FAILED back to UPLOADED or TRANSCODING (an
+// admin's retry). A READY video stays READY.
+func VideoStatusOrder(from, to string) error {
+	rank := map[string]int{VideoUploaded: 0, VideoTranscoding: 1, VideoReady: 2, VideoFailed: 2}
+	switch {
+	case from == "" || from == to:
+		return nil
+	case from == VideoFailed && (to == VideoUploaded || to == VideoTranscoding):
+		return nil
+	case from == VideoReady || from == VideoFailed || rank[to] <= rank[from]:
+		return fmt.Errorf("%w: %s, not %s", ErrStatusOrder, from, to)
+	}
+	return nil
+}

@@ -30,6 +30,7 @@ func Routes(r gin.IRouter, d Deps) {
 		internalRoutes(r, d.Snapshot)
 	}
 	h := &handlers{app: d.App}
+	mediaRoutes(r, h)
 	api := r.Group(Prefix, authn.Authenticate(d.Verifier), authn.RequireRole("admin"))
 
 	for plural, kind := range namedKinds() {
