@@ -176,3 +176,36 @@ func TestFanOutKilledMidwayNotifiesEachUserOnce(t *testing.T) {
 	// Leave the other tests' fan-outs small.
 	notificationSQL(t, `UPDATE recipients SET new_movies = false WHERE user_id LIKE '`+prefix+`%'`)
 }
+
+// TestUploadedVideoAnnouncesItsMovieWhenReady: a flagged movie whose only
+// video is uploaded is not announced while the video is UPLOADED or
+// TRANSCODING (media's progress updates are catalog events too), and is
+// announced once, when media marks it READY.
+func TestUploadedVideoAnnouncesItsMovieWhenReady(t *testing.T) {
+	viewer := newViewer(t)
+	m := flaggedMovie(t, "Uploaded "+randomHex(3))
+	r := upload(t, stack.adminToken, m.ID, testVideo(t, 320, 240, 4), "Feature")
+	mustStatus(t, r, http.StatusAccepted)
+	var accepted struct{ ID, Status string }
+	r.json(t, &accepted)
+	for {
+		v := commandSideVideo(t, accepted.ID)
+		if v.Status == "READY" {
+			break
+		}
+		if v.Status == "FAILED" {
+			t.Fatalf("video FAILED: %s", v.FailureReason)
+		}
+		if n := about(t, viewer, "new_movie", m.ID); n != 0 {
+			t.Fatalf("announced while the video is %s", v.Status)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	eventually(t, notifyTimeout, "the movie announced once READY", func() bool {
+		return about(t, viewer, "new_movie", m.ID) == 1
+	})
+	time.Sleep(3 * time.Second)
+	if n := about(t, viewer, "new_movie", m.ID); n != 1 {
+		t.Fatalf("%d notifications, want 1", n)
+	}
+}
