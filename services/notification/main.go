@@ -73,6 +73,7 @@ type settings struct {
 	PublicURL    string        // PUBLIC_URL: the gateway as users reach it (links in emails)
 	FanOutBatch  int           // FANOUT_BATCH: users per fan-out transaction
 	EmailBatch   int           // EMAIL_BATCH: emails claimed at once
+	EmailLease   time.Duration // EMAIL_LEASE: a killed worker's claimed emails wait this long
 	TicketTTL    time.Duration // STREAM_TICKET_TTL
 	KeepAlive    time.Duration // STREAM_KEEPALIVE: comment on an idle stream this often
 	MaxStream    time.Duration // STREAM_MAX: a stream is closed after this (the client reconnects)
@@ -95,6 +96,7 @@ func loadSettings(getenv config.Env) (settings, error) {
 		PublicURL:    r.String("PUBLIC_URL", "http://127.0.0.1:8080"),
 		FanOutBatch:  r.Int("FANOUT_BATCH", 500, 1, 10_000),
 		EmailBatch:   r.Int("EMAIL_BATCH", 20, 1, 1_000),
+		EmailLease:   r.Duration("EMAIL_LEASE", 2*time.Minute, 3*time.Second, time.Hour),
 		TicketTTL:    r.Duration("STREAM_TICKET_TTL", time.Minute, 5*time.Second, 10*time.Minute),
 		KeepAlive:    r.Duration("STREAM_KEEPALIVE", 15*time.Second, 100*time.Millisecond, 5*time.Minute),
 		MaxStream:    r.Duration("STREAM_MAX", time.Hour, time.Second, 24*time.Hour),
@@ -124,6 +126,7 @@ func (s settings) LogValue() slog.Value {
 		config.URL("public_url", s.PublicURL),
 		slog.Int("fanout_batch", s.FanOutBatch),
 		slog.Int("email_batch", s.EmailBatch),
+		slog.String("email_lease", s.EmailLease.String()),
 		slog.String("stream_ticket_ttl", s.TicketTTL.String()),
 		slog.String("stream_keepalive", s.KeepAlive.String()),
 		slog.String("stream_max", s.MaxStream.String()),
@@ -211,7 +214,8 @@ func newService(ctx context.Context, s settings, log *slog.Logger, secrets secre
 	if mailer != nil {
 		m = mailer
 	}
-	a := app.New(db, m, app.Options{FanOutBatch: s.FanOutBatch, EmailBatch: s.EmailBatch, Log: log})
+	a := app.New(db, m, app.Options{FanOutBatch: s.FanOutBatch, EmailBatch: s.EmailBatch,
+		EmailLease: s.EmailLease, Log: log})
 	hub := live.NewHub()
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken})
 	httpapi.Routes(engine, httpapi.Deps{Log: log, Verifier: verifier, App: a, Hub: hub, Tokens: signer,

@@ -163,7 +163,9 @@ func TestFanOutKilledMidwayNotifiesEachUserOnce(t *testing.T) {
 		t.Fatalf("%s of %d users notified", n, load)
 	}
 	t.Logf("after the restart: %d inbox rows of the movie in all", countRows())
-	eventually(t, time.Minute, "the 20 emails", func() bool {
+	// A killed worker's claimed emails wait for their lease (EMAIL_LEASE,
+	// 20 s in dapr/dapr.yaml).
+	eventually(t, 2*time.Minute, "the 20 emails", func() bool {
 		return notificationSQL(t, `SELECT count(*) FROM jobs j JOIN notifications n ON n.id = (j.payload->>'notificationId')::uuid
 			WHERE n.event_key = '`+key+`' AND j.outcome = 'sent' AND n.user_id LIKE '`+prefix+`%'`) == "20"
 	})

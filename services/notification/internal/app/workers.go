@@ -66,16 +66,32 @@ func (a *App) emailOnce(ctx context.Context) (bool, error) {
 	if a.mailer == nil {
 		return false, nil
 	}
+	claimed := a.opt.Now()
 	emails, err := a.store.ClaimEmails(ctx, a.opt.EmailBatch, a.opt.EmailLease)
 	if err != nil || len(emails) == 0 {
 		return false, err
 	}
-	for _, e := range emails {
+	for i, e := range emails {
+		// Never send after the lease could have ended: another instance may
+		// have claimed the email by then. What is left is handed back.
+		if a.opt.Now().Sub(claimed) > a.opt.EmailLease-a.sendTimeout() {
+			for _, rest := range emails[i:] {
+				if err := a.store.EmailRetry(ctx, rest.JobID, a.opt.Now(), "lease ran short"); err != nil {
+					return true, err
+				}
+			}
+			return true, nil
+		}
 		if err := a.sendOne(ctx, e); err != nil {
 			return true, err
 		}
 	}
 	return true, nil
+}
+
+// sendTimeout bounds one SMTP session: a third of the lease, at most 30 s.
+func (a *App) sendTimeout() time.Duration {
+	return min(30*time.Second, a.opt.EmailLease/3)
 }
 
 func (a *App) sendOne(ctx context.Context, e Email) error {
@@ -87,7 +103,7 @@ func (a *App) sendOne(ctx context.Context, e Email) error {
 	if e.To == "" {
 		sendErr = errNoAddress
 	} else {
-		sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		sendCtx, cancel := context.WithTimeout(ctx, a.sendTimeout())
 		sendErr = a.mailer.Send(sendCtx, e)
 		cancel()
 	}
