@@ -110,3 +110,58 @@ func TestEmailsRetryWithBackoffAndNeverBlockTheInbox(t *testing.T) {
 		t.Fatalf("mailpit has %d messages, want %d", got, users/3)
 	}
 }
+
+// A worker whose lease ran short (a slow batch) sends nothing more: the
+// rest is handed back at once, for whoever claims it next.
+func TestAWorkerNeverSendsPastItsLease(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t, "notification_app")
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveUser(ctx, app.User{ID: "u", Email: "u@example.test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPreferences(ctx, "u", inbox.Preferences{NewMovies: true, Email: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{"o1", "o2"} {
+		if _, err := db.Notify(ctx, "u", inbox.OrderRefunded(o, "Gold", "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mp := mailpittest.Start(t)
+	signer, _ := token.NewSigner("app-test-signing-key-0123")
+	sender, _ := mail.NewSender(mail.Config{Host: mp.SMTPHost, Port: mp.SMTPPort, From: "t@tenflix.local"}, "http://x", signer)
+	base := time.Now()
+	calls := 0
+	clock := func() time.Time { // the claim at base, everything after it an hour later
+		calls++
+		if calls == 1 {
+			return base
+		}
+		return base.Add(time.Hour)
+	}
+	a := app.New(db, sender, app.Options{EmailLease: time.Minute, Now: clock, Idle: 10 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	wctx, stop := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer stop()
+	a.RunWorkers(wctx)
+	if n := len(mp.Messages(t, "to:u@example.test")); n != 0 {
+		t.Fatalf("%d emails sent past the lease", n)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var due int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE kind = 'email' AND done_at IS NULL AND run_at <= now() + interval '1 hour 1 minute'`).Scan(&due); err != nil || due != 2 {
+		t.Fatalf("handed back: %d, %v", due, err)
+	}
+}
