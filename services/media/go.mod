@@ -9,6 +9,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	tenflix/platform v0.0.0
 	tenflix/proto v0.0.0
+	tenflix/tools/cloudinary-emulator v0.0.0
 )
 
 require (
@@ -68,4 +69,5 @@ require (
 replace (
 	tenflix/platform => ../../platform
 	tenflix/proto => ../../proto
+	tenflix/tools/cloudinary-emulator => ../../tools/cloudinary-emulator
 )

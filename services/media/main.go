@@ -2,9 +2,11 @@
 // through the gateway (streamed to disk, probed with ffprobe), a durable job
 // table in its own PostgreSQL database feeds a worker that makes an HLS
 // adaptive-bitrate ladder with ffmpeg (one decode, aligned keyframes), and
-// the ladder is served to holders of a playback grant. Each status is
-// reported to movie-command, whose state transaction publishes it as a
-// catalog event: media itself publishes nothing.
+// the ladder is served to holders of a playback grant; or, when the secret
+// cloudinary-url is set, uploads it to Cloudinary, whose signed eager
+// notification makes it READY. Each status is reported to movie-command,
+// whose state transaction publishes it as a catalog event: media itself
+// publishes nothing.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"tenflix/platform/playback"
 	"tenflix/platform/sidecar"
 	"tenflix/services/media/internal/app"
+	"tenflix/services/media/internal/cloudinary"
 	"tenflix/services/media/internal/ffmpeg"
 	"tenflix/services/media/internal/hls"
 	"tenflix/services/media/internal/httpapi"
@@ -66,6 +69,12 @@ type settings struct {
 	FFmpeg        string        // FFMPEG
 	FFprobe       string        // FFPROBE
 	LogLevel      string        // LOG_LEVEL
+	// The Cloudinary backend (backend.go): on when the secret holds a
+	// CLOUDINARY_URL.
+	CloudinarySecret          string        // CLOUDINARY_SECRET: the secret holding CLOUDINARY_URL (optional)
+	CloudinaryNotificationURL string        // CLOUDINARY_NOTIFICATION_URL: the gateway's public notification route
+	CloudinaryProfile         string        // CLOUDINARY_PROFILE: the eager streaming profile
+	CloudinaryNotifyTimeout   time.Duration // CLOUDINARY_NOTIFY_TIMEOUT: an upload never notified is FAILED after it
 }
 
 func loadSettings(getenv config.Env) (settings, error) {
@@ -89,6 +98,11 @@ func loadSettings(getenv config.Env) (settings, error) {
 		FFmpeg:        r.String("FFMPEG", "ffmpeg"),
 		FFprobe:       r.String("FFPROBE", "ffprobe"),
 		LogLevel:      r.LogLevel("LOG_LEVEL", "info"),
+
+		CloudinarySecret:          r.String("CLOUDINARY_SECRET", "cloudinary-url"),
+		CloudinaryNotificationURL: r.String("CLOUDINARY_NOTIFICATION_URL", ""),
+		CloudinaryProfile:         r.String("CLOUDINARY_PROFILE", cloudinary.DefaultProfile),
+		CloudinaryNotifyTimeout:   r.Duration("CLOUDINARY_NOTIFY_TIMEOUT", 3*time.Hour, time.Minute, 7*24*time.Hour),
 	}
 	if err := r.Err(); err != nil {
 		return settings{}, err
@@ -117,6 +131,10 @@ func (s settings) LogValue() slog.Value {
 		slog.String("ffmpeg", s.FFmpeg),
 		slog.String("ffprobe", s.FFprobe),
 		slog.String("log_level", s.LogLevel),
+		slog.String("cloudinary_secret", s.CloudinarySecret),
+		config.URL("cloudinary_notification_url", s.CloudinaryNotificationURL),
+		slog.String("cloudinary_profile", s.CloudinaryProfile),
+		slog.String("cloudinary_notify_timeout", s.CloudinaryNotifyTimeout.String()),
 	)
 }
 
@@ -175,13 +193,21 @@ func run(ctx context.Context, getenv config.Env, stdout io.Writer) error {
 	defer files.Close() //nolint:errcheck
 
 	tools := ffmpeg.Tools{FFmpeg: s.FFmpeg, FFprobe: s.FFprobe}
-	a := app.New(db, moviecommand.New(dapr), files, prober(tools), hls.Transcoder{Store: files, Tools: tools},
-		app.Options{Log: log, Lease: s.Lease, HeldFor: s.UploadTimeout})
+	trans, cld, err := backend(ctx, s, dapr, files, tools, log)
+	if err != nil {
+		return err
+	}
+	a := app.New(db, moviecommand.New(dapr), files, prober(tools), trans,
+		app.Options{Log: log, Lease: s.Lease, HeldFor: s.UploadTimeout, NotifyTimeout: s.CloudinaryNotifyTimeout, Backend: "Cloudinary"})
 
 	engine := httpserver.NewEngine(httpserver.Options{Log: log, AppAPIToken: s.AppAPIToken,
 		MaxBodyBytes: s.MaxUpload + multipartSlack})
-	httpapi.Routes(engine, httpapi.Deps{Log: log, Verifier: verifier, App: a, Files: files, Grants: grants,
-		UploadTimeout: s.UploadTimeout})
+	deps := httpapi.Deps{Log: log, Verifier: verifier, App: a, Files: files, Grants: grants,
+		UploadTimeout: s.UploadTimeout}
+	if cld != nil {
+		deps.CloudinaryNotification = httpapi.CloudinaryNotification(cld, a, nil)
+	}
+	httpapi.Routes(engine, deps)
 
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Run(ctx) })

@@ -35,3 +35,24 @@ func TestLoadSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestCloudinarySettingsAndMaskedURL(t *testing.T) {
+	s, err := loadSettings(envOf(map[string]string{"APP_API_TOKEN": "a", "OIDC_ISSUER": "http://127.0.0.1:8080", "MEDIA_DIR": "/m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CloudinarySecret != "cloudinary-url" || s.CloudinaryProfile != "auto" || s.CloudinaryNotifyTimeout != 3*time.Hour || s.CloudinaryNotificationURL != "" {
+		t.Fatalf("cloudinary defaults %+v", s)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "cloudinary",
+		cloudinaryURL("cloudinary://key123:topsecret@demo?upload_prefix=http://127.0.0.1:8091"))
+	if out := buf.String(); strings.Contains(out, "topsecret") || strings.Contains(out, "key123") ||
+		!strings.Contains(out, `"cloud_name":"demo"`) || !strings.Contains(out, `"upload_prefix":"http://127.0.0.1:8091"`) {
+		t.Fatalf("logged %s", out)
+	}
+	if _, err := loadSettings(envOf(map[string]string{"APP_API_TOKEN": "a", "OIDC_ISSUER": "x", "MEDIA_DIR": "/m",
+		"CLOUDINARY_NOTIFY_TIMEOUT": "1s"})); err == nil {
+		t.Error("a notify timeout of 1s was accepted")
+	}
+}

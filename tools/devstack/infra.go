@@ -18,7 +18,7 @@ const (
 	mongoPort = 27017
 )
 
-var infraPorts = []int{kafkaPort, mongoPort, sentryPort, sentryHealthzPort, midtransEmulatorPort}
+var infraPorts = []int{kafkaPort, mongoPort, sentryPort, sentryHealthzPort, midtransEmulatorPort, cloudinaryEmulatorPort}
 
 // kafkaPartitions is the partition count of every topic but Dapr's internal
 // outbox topics.
@@ -47,7 +47,15 @@ func startInfra(ctx context.Context, o options) (_ *infra, err error) {
 	}
 
 	secrets := filepath.Join(o.data, "secrets.json")
-	if err := writeSecrets(filepath.Join(o.root, "dapr", "secrets.local.json"), secrets, o.dbSuffix, secretOverrides()); err != nil {
+	template := filepath.Join(o.root, "dapr", "secrets.local.json")
+	if err := writeSecrets(template, secrets, o.dbSuffix, secretOverrides()); err != nil {
+		return nil, err
+	}
+	backend, err := mediaBackendOf(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := setCloudinarySecret(template, secrets, o.dbSuffix, backend); err != nil {
 		return nil, err
 	}
 	urls, err := postgresURLs(secrets)

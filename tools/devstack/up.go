@@ -41,6 +41,18 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		}
 		ports = append(ports, portUse{midtransEmulatorPort, "midtrans-emulator"})
 	}
+	// Unless asked for, media's Cloudinary backend is off (cloudinary.go).
+	backend, err := mediaBackendOf(os.Getenv)
+	if err != nil {
+		return err
+	}
+	var cloudinaryBin string
+	if backend == backendCloudinaryEmulated {
+		if cloudinaryBin, err = findBinary(o.root, "cloudinary-emulator"); err != nil {
+			return err
+		}
+		ports = append(ports, portUse{cloudinaryEmulatorPort, "cloudinary-emulator"})
+	}
 	mailpitBin, err := findBinary(o.root, "mailpit")
 	if err != nil {
 		return err
@@ -72,6 +84,14 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	} else {
 		slog.Info("MIDTRANS_SERVER_KEY is set: payment talks to Midtrans' sandbox, no emulator")
 	}
+	var cloudinaryEmulator *proc
+	if backend == backendCloudinaryEmulated {
+		if cloudinaryEmulator, err = startCloudinaryEmulator(ctx, cloudinaryBin, o.data, cloudinaryEmulatorAddr); err != nil {
+			return err
+		}
+		defer stopAll([]*proc{cloudinaryEmulator}, stopGrace) // after media, which calls it
+	}
+	slog.Info("media's transcoding backend", "backend", backend.String())
 	mailpit, err := startMailpit(ctx, mailpitBin, o.data)
 	if err != nil {
 		return err
@@ -81,7 +101,7 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		daprd: daprd, workDir: daprdDir, logDir: logDir, pidDir: filepath.Join(o.data, "pids"),
 		sentryAddr: sentryAddr, trustAnchors: anchors, metrics: o.metrics,
 	}
-	st, err := startStack(apps, set, tokens, appEnvs(o.data, emulated))
+	st, err := startStack(apps, set, tokens, appEnvs(o.data, emulated, cloudinaryAppEnv(backend, apps)))
 	if err != nil {
 		return err
 	}
@@ -100,6 +120,9 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	if emulator != nil {
 		emulator.supervise()
 	}
+	if cloudinaryEmulator != nil {
+		cloudinaryEmulator.supervise()
+	}
 	mailpit.supervise()
 	st.supervise()
 
@@ -116,6 +139,14 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "midtrans: http://%s (emulator: Snap pages, POST /simulate/{order_id}, GET /emulator/transactions/{order_id}; logs/midtrans-emulator.log)\n", midtransEmulatorAddr)
 	} else {
 		fmt.Fprintln(stdout, "midtrans: Midtrans' sandbox (MIDTRANS_SERVER_KEY is set)")
+	}
+	switch backend {
+	case backendCloudinaryEmulated:
+		fmt.Fprintf(stdout, "media:    Cloudinary emulator at http://%s (GET /emulator/assets; logs/cloudinary-emulator.log)\n", cloudinaryEmulatorAddr)
+	case backendCloudinaryReal:
+		fmt.Fprintln(stdout, "media:    Cloudinary (CLOUDINARY_URL is set)")
+	default:
+		fmt.Fprintln(stdout, "media:    local ffmpeg ladder (TENFLIX_MEDIA_BACKEND=cloudinary for the Cloudinary emulator)")
 	}
 	fmt.Fprintf(stdout, "mailpit:  http://%s (emails; API /api/v1/messages), SMTP %s; logs/mailpit.log\n", mailpitWebAddr, mailpitSMTPAddr)
 	if o.metrics {

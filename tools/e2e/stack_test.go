@@ -113,6 +113,9 @@ func (s *stackProcess) start() error {
 		// Orders untouched for 15 s are swept by the cron binding (once a
 		// minute), so that a lost event is repaired within a test's time.
 		"SWEEP_AFTER=15s")
+	if os.Getenv("E2E_CLOUDINARY") == "1" { // media's Cloudinary backend (cloudinary_test.go)
+		s.cmd.Env = append(s.cmd.Env, "TENFLIX_MEDIA_BACKEND=cloudinary")
+	}
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("start devstack: %w", err)
 	}

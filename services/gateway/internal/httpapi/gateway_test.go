@@ -356,6 +356,8 @@ func TestForwardsRequestFaithfully(t *testing.T) {
 		"Dapr-App-Id", "identity",
 		"X-Forwarded-For", "203.0.113.9",
 		"X-Invented", "1",
+		"X-Cld-Timestamp", "1700000000",
+		"X-Cld-Signature", "abc123",
 	)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d, body %s", rec.Code, rec.Body)
@@ -368,8 +370,9 @@ func TestForwardsRequestFaithfully(t *testing.T) {
 	for name, want := range map[string]string{
 		"Content-Type": "application/json; charset=utf-8", "Accept": "application/json", "If-Match": `"7"`,
 		"Idempotency-Key": "k-123", "Range": "bytes=0-99", "X-Request-Id": "req-abc", "Dapr-Api-Token": daprToken,
-		"X-Forwarded-For": "192.0.2.1",         // the TCP peer, not what the client claims
-		"Authorization":   "Bearer " + g.admin, // the verified token only, in canonical form
+		"X-Forwarded-For": "192.0.2.1",                               // the TCP peer, not what the client claims
+		"Authorization":   "Bearer " + g.admin,                       // the verified token only, in canonical form
+		"X-Cld-Timestamp": "1700000000", "X-Cld-Signature": "abc123", // Cloudinary's, for media
 	} {
 		if v := got.Header.Values(name); len(v) != 1 || v[0] != want {
 			t.Errorf("%s = %q, want %q", name, v, want)

@@ -33,6 +33,8 @@ var forwardedRequestHeaders = []string{
 	"Content-Type", "Content-Encoding", "Content-Language",
 	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range", "Range",
 	"Idempotency-Key", "User-Agent",
+	// Cloudinary's notification signature (media verifies it).
+	"X-Cld-Timestamp", "X-Cld-Signature",
 	// Where an event stream resumes (EventSource sends it on reconnection).
 	"Last-Event-ID",
 }

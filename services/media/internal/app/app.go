@@ -23,7 +23,7 @@ type Jobs interface {
 	Claim(ctx context.Context, owner string, ttl time.Duration, maxAttempts int) (job.Job, bool, error)
 	Renew(ctx context.Context, videoID, owner string, ttl time.Duration, progress int) error
 	Release(ctx context.Context, videoID, owner string) error
-	Finish(ctx context.Context, videoID, owner string, lengthSeconds int) error
+	Finish(ctx context.Context, videoID, owner string, res job.Result) error
 	Fail(ctx context.Context, videoID, owner, reason string) error
 	Retry(ctx context.Context, movieID, videoID string) (job.Job, error)
 	Unretry(ctx context.Context, videoID, reason string) error
@@ -31,6 +31,11 @@ type Jobs interface {
 	MarkReported(ctx context.Context, videoID, status string) error
 	DropHeld(ctx context.Context, age time.Duration) ([]string, error)
 	Exists(ctx context.Context, videoID string) (bool, error)
+	// Of a remote backend (Cloudinary): see postgres/remote.go.
+	Await(ctx context.Context, videoID, owner string, version int64, wait time.Duration) error
+	Postpone(ctx context.Context, videoID, owner string, after time.Duration, reason string) error
+	Complete(ctx context.Context, videoID string, o job.Outcome) (job.Job, job.Applied, error)
+	ExpireAwaiting(ctx context.Context, reason string) ([]job.Job, error)
 }
 
 // Catalog is movie-command (moviecommand.Client).
@@ -59,7 +64,10 @@ type Source struct {
 	Height   int
 }
 
-// Transcoder makes a video playable (hls.Transcoder locally).
+// Transcoder makes a video playable (hls.Transcoder locally), or hands it
+// to a remote backend that notifies when it is (cloudinary.Transcoder: a
+// Result that is Pending); an error wrapping job.ErrTransient is tried
+// again.
 type Transcoder interface {
 	Transcode(ctx context.Context, videoID string, progress func(int)) (job.Result, error)
 }
@@ -84,6 +92,17 @@ type Options struct {
 	// HeldFor is how long an upload may wait for movie-command before its
 	// job and files are swept (default 1 h, the longest upload).
 	HeldFor time.Duration
+	// NotifyTimeout is how long a job handed to a remote backend waits for
+	// its notification before it is FAILED (default 3 h: Cloudinary makes
+	// the ladder of a long movie in well under that, and retries a
+	// notification for 18 minutes).
+	NotifyTimeout time.Duration
+	// Backend names the remote backend in failure reasons (default "the
+	// transcoding backend").
+	Backend string
+	// RetryDelay is how long a job waits after a transient failure before
+	// it is claimed again (default 30 s).
+	RetryDelay time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -107,6 +126,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HeldFor <= 0 {
 		o.HeldFor = time.Hour
+	}
+	if o.NotifyTimeout <= 0 {
+		o.NotifyTimeout = 3 * time.Hour
+	}
+	if o.Backend == "" {
+		o.Backend = "the transcoding backend"
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 30 * time.Second
 	}
 	return o
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ func (a *App) Run(ctx context.Context) {
 	a.sweepUploads(ctx)
 	for {
 		a.ReportPending(ctx)
+		a.expireAwaiting(ctx)
 		if err := a.dropHeld(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("sweep held jobs", "err", err)
 		}
@@ -74,15 +76,30 @@ func (a *App) process(ctx context.Context, j job.Job) error {
 	case err != nil && ctx.Err() != nil:
 		log.Info("stopped mid-transcode: the job resumes at the next start")
 		return a.jobs.Release(bg, j.VideoID, a.opt.WorkerID)
+	case errors.Is(err, job.ErrTransient) && j.Attempts < a.opt.MaxAttempts:
+		log.Warn("transcoding failed; will try again", "err", err, "after", a.opt.RetryDelay.String())
+		return a.jobs.Postpone(bg, j.VideoID, a.opt.WorkerID, a.opt.RetryDelay, err.Error())
 	case err != nil:
 		reason := err.Error()
+		if errors.Is(err, job.ErrTransient) {
+			reason = fmt.Sprintf("%s (%d attempts)", reason, j.Attempts)
+		}
 		log.Warn("transcoding failed", "reason", reason)
 		if err := a.jobs.Fail(bg, j.VideoID, a.opt.WorkerID, reason); err != nil {
 			return err
 		}
 		j.Status, j.Reason = job.Failed, reason
+	case res.Pending:
+		// Not READY: the backend says when, by notification (Notified).
+		// The source stays until then; a stop from here on loses nothing.
+		if err := a.jobs.Await(bg, j.VideoID, a.opt.WorkerID, res.RemoteVersion, a.opt.NotifyTimeout); err != nil {
+			return err
+		}
+		log.Info("handed to the backend; waiting for its notification", "remote_version", res.RemoteVersion,
+			"timeout", a.opt.NotifyTimeout.String())
+		return nil
 	default:
-		if err := a.jobs.Finish(bg, j.VideoID, a.opt.WorkerID, res.Length); err != nil {
+		if err := a.jobs.Finish(bg, j.VideoID, a.opt.WorkerID, res); err != nil {
 			return err
 		}
 		j.Status, j.Progress, j.Reason = job.Ready, 100, ""
@@ -204,9 +221,12 @@ func (a *App) ReportPending(ctx context.Context) {
 	}
 }
 
-// resultOf is where a READY job's video plays from: the local ladder's
-// layout (the only backend whose result is not reported by notification).
+// resultOf is where a READY job's video plays from: as stored, or the
+// local ladder's layout for jobs made READY before results were stored.
 func (a *App) resultOf(j job.Job) job.Result {
+	if j.Playback != "" {
+		return job.Result{Playback: j.Playback, URL: j.URL, PosterURL: j.PosterURL, Length: j.LengthSeconds}
+	}
 	return job.Result{Playback: "hls", URL: j.VideoID + "/master.m3u8", PosterURL: j.VideoID + "/poster.jpg", Length: j.LengthSeconds}
 }
 

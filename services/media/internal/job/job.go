@@ -60,6 +60,15 @@ type Job struct {
 	Progress      int
 	LengthSeconds int
 	Reported      string // the last status movie-command acknowledged
+	// Awaiting: uploaded to a remote backend (Cloudinary), TRANSCODING
+	// without a lease until the notification for RemoteVersion comes, or
+	// NotifyDeadline passes.
+	Awaiting       bool
+	RemoteVersion  int64
+	NotifyDeadline time.Time
+	// Playback, URL and PosterURL are a READY job's Result, as stored
+	// (empty for jobs made READY before they were stored: the local layout).
+	Playback, URL, PosterURL string
 }
 
 // Meta is what an admin sends with the file.
@@ -97,6 +106,11 @@ type Result struct {
 	URL       string // hls: the master playlist relative to the HLS route (<videoId>/master.m3u8); cloudinary: its delivery URL
 	PosterURL string // hls: <videoId>/poster.jpg; cloudinary: an absolute URL
 	Length    int    // seconds
+	// Pending: the backend transcodes elsewhere and will say when it is done
+	// (Cloudinary's eager notification naming RemoteVersion, the version it
+	// gave the upload); the job is not READY yet and Playback/URL are unset.
+	Pending       bool
+	RemoteVersion int64
 }
 
 // Rendition is one variant of the HLS ladder.

@@ -41,12 +41,14 @@ func (db *DB) Migrate(ctx context.Context, fsys fs.FS) error {
 }
 
 const columns = `video_id::text, movie_id::text, title, synopsis, status, attempts,
-	coalesce(lease_owner, ''), coalesce(lease_until, 'epoch'), reason, progress, length_seconds, reported_status`
+	coalesce(lease_owner, ''), coalesce(lease_until, 'epoch'), reason, progress, length_seconds, reported_status,
+	awaiting_notification, remote_version, coalesce(notify_deadline, 'epoch'), playback, url, poster_url`
 
 func scanJob(row pgx.Row) (job.Job, error) {
 	var j job.Job
 	err := row.Scan(&j.VideoID, &j.MovieID, &j.Title, &j.Synopsis, &j.Status, &j.Attempts,
-		&j.LeaseOwner, &j.LeaseUntil, &j.Reason, &j.Progress, &j.LengthSeconds, &j.Reported)
+		&j.LeaseOwner, &j.LeaseUntil, &j.Reason, &j.Progress, &j.LengthSeconds, &j.Reported,
+		&j.Awaiting, &j.RemoteVersion, &j.NotifyDeadline, &j.Playback, &j.URL, &j.PosterURL)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return job.Job{}, job.ErrNotFound
 	}
@@ -106,7 +108,7 @@ func (db *DB) Claim(ctx context.Context, owner string, ttl time.Duration, maxAtt
 	}
 	j, err = scanJob(db.pool.QueryRow(ctx, `WITH next AS (
 			SELECT video_id FROM media_jobs
-			WHERE status IN ('UPLOADED', 'TRANSCODING') AND NOT held
+			WHERE status IN ('UPLOADED', 'TRANSCODING') AND NOT held AND NOT awaiting_notification
 			  AND (status = 'UPLOADED' OR lease_until < now())
 			ORDER BY created_at
 			LIMIT 1
@@ -127,7 +129,8 @@ func (db *DB) Claim(ctx context.Context, owner string, ttl time.Duration, maxAtt
 // returningJ is columns qualified with the alias j (RETURNING of an UPDATE
 // ... FROM would find video_id ambiguous).
 const returningJ = `j.video_id::text, j.movie_id::text, j.title, j.synopsis, j.status, j.attempts,
-	coalesce(j.lease_owner, ''), coalesce(j.lease_until, 'epoch'), j.reason, j.progress, j.length_seconds, j.reported_status`
+	coalesce(j.lease_owner, ''), coalesce(j.lease_until, 'epoch'), j.reason, j.progress, j.length_seconds, j.reported_status,
+	j.awaiting_notification, j.remote_version, coalesce(j.notify_deadline, 'epoch'), j.playback, j.url, j.poster_url`
 
 // Renew extends owner's lease and records the progress; ErrLeaseLost when
 // the job is no longer owner's.
@@ -137,12 +140,12 @@ func (db *DB) Renew(ctx context.Context, videoID, owner string, ttl time.Duratio
 		WHERE video_id = $1 AND lease_owner = $2 AND status = 'TRANSCODING'`, millis(ttl), min(max(progress, 0), 99))
 }
 
-// Finish marks owner's job READY.
-func (db *DB) Finish(ctx context.Context, videoID, owner string, lengthSeconds int) error {
+// Finish marks owner's job READY, playing from res.
+func (db *DB) Finish(ctx context.Context, videoID, owner string, res job.Result) error {
 	return db.owned(ctx, videoID, owner, `UPDATE media_jobs
 		SET status = 'READY', progress = 100, lease_owner = NULL, lease_until = NULL, reason = '',
-		    length_seconds = greatest(length_seconds, $3), updated_at = now()
-		WHERE video_id = $1 AND lease_owner = $2 AND status = 'TRANSCODING'`, lengthSeconds)
+		    length_seconds = greatest(length_seconds, $3), playback = $4, url = $5, poster_url = $6, updated_at = now()
+		WHERE video_id = $1 AND lease_owner = $2 AND status = 'TRANSCODING'`, res.Length, res.Playback, res.URL, res.PosterURL)
 }
 
 // Fail marks owner's job FAILED with reason.

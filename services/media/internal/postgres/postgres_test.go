@@ -101,14 +101,16 @@ func TestExpiredLeaseIsResumedAndTheOldOwnerIsLockedOut(t *testing.T) {
 	}
 	for _, f := range []func() error{
 		func() error { return db.Renew(ctx, j.VideoID, "dead", time.Minute, 50) },
-		func() error { return db.Finish(ctx, j.VideoID, "dead", 5) },
+		func() error {
+			return db.Finish(ctx, j.VideoID, "dead", job.Result{Playback: "hls", URL: "x", Length: 5})
+		},
 		func() error { return db.Fail(ctx, j.VideoID, "dead", "x") },
 	} {
 		if err := f(); !errors.Is(err, job.ErrLeaseLost) {
 			t.Fatalf("the old owner wrote: %v", err)
 		}
 	}
-	if err := db.Finish(ctx, j.VideoID, "alive", 5); err != nil {
+	if err := db.Finish(ctx, j.VideoID, "alive", job.Result{Playback: "hls", URL: "x", Length: 5}); err != nil {
 		t.Fatal(err)
 	}
 	done, _ := db.Get(ctx, j.VideoID)
