@@ -53,7 +53,7 @@ deps:
 	fi
 	@$(MAKE) --no-print-directory $(WEB_MODULES)
 
-build: build-daprd $(WEB_LIB)
+build: build-daprd $(BIN)/mailpit $(WEB_LIB)
 	@mkdir -p $(BIN)
 	cd tools/devstack && GOWORK=off $(GO) build -o $(BIN)/devstack .
 	cd tools/seed && GOWORK=off $(GO) build -o $(BIN)/seed .
@@ -83,6 +83,13 @@ $(BIN)/daprd: $(DAPR_TOOLS)
 $(BIN)/sentry: $(DAPR_TOOLS) tools/daprd/sentry/main.go
 	@mkdir -p $(BIN)
 	cd tools/daprd && GOWORK=off $(GO) build -ldflags "$(DAPR_LDFLAGS)" -o $@ ./sentry
+
+# mailpit, the local SMTP sink of notification's emails (devstack starts it:
+# SMTP 127.0.0.1:1025, web UI and API 127.0.0.1:8025), from the Go module
+# proxy by tools/mailpit; rebuilt only when that module changes.
+$(BIN)/mailpit: tools/mailpit/go.mod tools/mailpit/go.sum
+	@mkdir -p $(BIN)
+	cd tools/mailpit && GOWORK=off $(GO) build -o $@ github.com/axllent/mailpit
 
 proto:
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null)

@@ -1,3 +1,4 @@
 -- docker-compose: one database per service that owns data.
 CREATE DATABASE identity;
 CREATE DATABASE media;
+CREATE DATABASE notification;

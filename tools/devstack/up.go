@@ -53,6 +53,11 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		}
 		ports = append(ports, portUse{cloudinaryEmulatorPort, "cloudinary-emulator"})
 	}
+	mailpitBin, err := findBinary(o.root, "mailpit")
+	if err != nil {
+		return err
+	}
+	ports = append(ports, mailpitPorts()...)
 	stopInfra, err := claimAndStartInfra(ctx, o, ports)
 	if err != nil {
 		return err
@@ -87,6 +92,11 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 		defer stopAll([]*proc{cloudinaryEmulator}, stopGrace) // after media, which calls it
 	}
 	slog.Info("media's transcoding backend", "backend", backend.String())
+	mailpit, err := startMailpit(ctx, mailpitBin, o.data)
+	if err != nil {
+		return err
+	}
+	defer stopAll([]*proc{mailpit}, stopGrace) // after the apps, which send to it
 	set := sidecarSettings{
 		daprd: daprd, workDir: daprdDir, logDir: logDir, pidDir: filepath.Join(o.data, "pids"),
 		sentryAddr: sentryAddr, trustAnchors: anchors, metrics: o.metrics,
@@ -113,6 +123,7 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	if cloudinaryEmulator != nil {
 		cloudinaryEmulator.supervise()
 	}
+	mailpit.supervise()
 	st.supervise()
 
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -137,6 +148,7 @@ func up(ctx context.Context, o options, stdout io.Writer) error {
 	default:
 		fmt.Fprintln(stdout, "media:    local ffmpeg ladder (TENFLIX_MEDIA_BACKEND=cloudinary for the Cloudinary emulator)")
 	}
+	fmt.Fprintf(stdout, "mailpit:  http://%s (emails; API /api/v1/messages), SMTP %s; logs/mailpit.log\n", mailpitWebAddr, mailpitSMTPAddr)
 	if o.metrics {
 		fmt.Fprintf(stdout, "metrics:  on (TENFLIX_METRICS=1): daprd 1.14 serves them on every interface, ports %d-%d\n",
 			apps[0].MetricsPort, apps[len(apps)-1].MetricsPort)

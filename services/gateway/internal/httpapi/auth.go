@@ -28,6 +28,21 @@ func authorize(v authn.TokenVerifier, access Access) []gin.HandlerFunc {
 	return nil
 }
 
+// authenticateOrTicket admits a request with a valid bearer token, or one
+// without an Authorization header that carries the ticket parameter: the
+// service verifies the ticket (the gateway has not its key). A bad bearer is
+// refused here, never passed on as if it were a ticket request.
+func authenticateOrTicket(v authn.TokenVerifier, param string) gin.HandlerFunc {
+	authenticate := authn.Authenticate(v)
+	return func(c *gin.Context) {
+		if c.GetHeader("Authorization") == "" && c.Query(param) != "" {
+			c.Next()
+			return
+		}
+		authenticate(c)
+	}
+}
+
 // limitClients meters a route's requests per client IP (each rate-limited
 // route has its own buckets); 429 with Retry-After when the bucket is empty.
 func limitClients(l *ratelimit.PerClient, route string) gin.HandlerFunc {

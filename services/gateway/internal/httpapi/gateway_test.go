@@ -760,3 +760,62 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	})
 }
+
+// The notification stream: a browser's EventSource brings a ticket instead
+// of the Authorization header; the service verifies it. A bad bearer is
+// refused by the gateway even with a ticket.
+func TestStreamTicketStandsInForTheBearer(t *testing.T) {
+	g := newGateway(t)
+	const path = "/api/v1/notifications/stream"
+	rec := g.do("GET", path+"?ticket=abc", nil, "Last-Event-ID", "1700000000000000_x")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("ticket: %d %s", rec.Code, rec.Body)
+	}
+	got := g.sidecar.last(t)
+	if got.Query != "ticket=abc" || got.Header.Get("Authorization") != "" {
+		t.Fatalf("sidecar got ?%s with Authorization %q", got.Query, got.Header.Get("Authorization"))
+	}
+	// Where EventSource resumes: without it every reconnection starts afresh.
+	if v := got.Header.Get("Last-Event-ID"); v != "1700000000000000_x" {
+		t.Fatalf("Last-Event-ID = %q", v)
+	}
+	before := g.sidecar.count()
+	wantEnvelope(t, g.do("GET", path+"?ticket=abc", nil, "Authorization", "Bearer bad"), http.StatusUnauthorized, apierror.Unauthorized)
+	wantEnvelope(t, g.do("GET", path, nil), http.StatusUnauthorized, apierror.Unauthorized)
+	if g.sidecar.count() != before {
+		t.Fatal("a refused request reached the service")
+	}
+	// Other routes take no ticket.
+	wantEnvelope(t, g.do("GET", "/api/v1/notifications?ticket=abc", nil), http.StatusUnauthorized, apierror.Unauthorized)
+}
+
+// A stream outlives the gateway server's write timeout (60 s in
+// httpserver.Run; 300 ms here).
+func TestStreamOutlivesTheServersWriteTimeout(t *testing.T) {
+	g := newGateway(t)
+	g.sidecar.setAnswer(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 8 {
+			if _, err := fmt.Fprintf(w, ": %d\n\n", i); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	srv := httptest.NewUnstartedServer(g.h)
+	srv.Config.WriteTimeout, srv.Config.ReadTimeout = 300*time.Millisecond, 300*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/v1/notifications/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+g.user)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || strings.Count(string(b), "\n\n") != 8 {
+		t.Fatalf("read %q, %v", b, err)
+	}
+}

@@ -35,6 +35,8 @@ var forwardedRequestHeaders = []string{
 	"Idempotency-Key", "User-Agent",
 	// Cloudinary's notification signature (media verifies it).
 	"X-Cld-Timestamp", "X-Cld-Signature",
+	// Where an event stream resumes (EventSource sends it on reconnection).
+	"Last-Event-ID",
 }
 
 // sidecarErrorPeek bounds how much of an error answer is read to tell a
@@ -110,6 +112,17 @@ func (p *proxy) forward(rt Route) gin.HandlerFunc {
 		t := &target{app: rt.App, path: path, requestID: c.GetString("request_id"), clientIP: c.ClientIP()}
 		if rt.Access != Public {
 			t.bearer, _ = authn.BearerToken(c.GetHeader("Authorization"))
+		}
+		if rt.Stream {
+			// The server's timeouts cover the whole response: a stream
+			// would be cut after WriteTimeout.
+			// (A writer without deadlines, a test's recorder, has none to lift.)
+			rc := http.NewResponseController(c.Writer)
+			err := errors.Join(rc.SetReadDeadline(time.Time{}), rc.SetWriteDeadline(time.Time{}))
+			if err != nil && !errors.Is(err, http.ErrNotSupported) {
+				httpserver.Fail(c, fmt.Errorf("stream %s: clear deadlines: %w", rt.Path, err))
+				return
+			}
 		}
 		// A cancellable context also keeps ReverseProxy off the deprecated
 		// CloseNotifier, which gin's writer only forwards.

@@ -48,6 +48,15 @@ type Route struct {
 	// Upload routes take bodies up to Options.MaxUploadBytes, streamed to
 	// the service, for as long as Options.UploadTimeout.
 	Upload bool
+	// Ticket names a query parameter that may stand in for the bearer token
+	// on a User route, for clients that cannot send headers (a browser's
+	// EventSource): a request without an Authorization header but with it
+	// is forwarded without a token, and the service verifies the ticket.
+	Ticket string
+	// Stream marks a long-lived response (Server-Sent Events): the gateway's
+	// server read/write timeouts are lifted for it (ReverseProxy flushes
+	// text/event-stream at once; the upstream timeout bounds only headers).
+	Stream bool
 }
 
 // catalogKinds are movie-command's resources, each with the same five routes.
@@ -104,6 +113,17 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/media/hls/:grant/:videoId/*file", App: "media", Access: Public},
 		{Method: "HEAD", Path: "/api/v1/media/hls/:grant/:videoId/*file", App: "media", Access: Public},
 		{Method: "POST", Path: "/api/v1/media/notifications/cloudinary", App: "media", Access: Public, MaxBodyBytes: 64 << 10},
+		// Notifications: notification checks ownership itself (a user reads
+		// only their own). The stream takes the bearer header or a ticket
+		// from stream-ticket (EventSource sends no headers); the unsubscribe
+		// link of every email carries its own signed token.
+		{Method: "GET", Path: "/api/v1/notifications", App: "notification", Access: User},
+		{Method: "POST", Path: "/api/v1/notifications/:id/read", App: "notification", Access: User},
+		{Method: "GET", Path: "/api/v1/notifications/preferences", App: "notification", Access: User},
+		{Method: "PUT", Path: "/api/v1/notifications/preferences", App: "notification", Access: User},
+		{Method: "POST", Path: "/api/v1/notifications/stream-ticket", App: "notification", Access: User},
+		{Method: "GET", Path: "/api/v1/notifications/stream", App: "notification", Access: User, Ticket: "ticket", Stream: true},
+		{Method: "GET", Path: "/api/v1/notifications/unsubscribe", App: "notification", Access: Public},
 	}
 	for _, kind := range catalogKinds {
 		base := "/api/v1/movie-command/" + kind
@@ -195,7 +215,11 @@ func New(opt Options) (*gin.Engine, error) {
 		if rt.RateLimited {
 			chain = append(chain, limitClients(opt.AuthLimiter, rt.Method+" "+rt.Path))
 		}
-		chain = append(chain, authorize(opt.Verifier, rt.Access)...)
+		if rt.Ticket != "" && rt.Access == User {
+			chain = append(chain, authenticateOrTicket(opt.Verifier, rt.Ticket))
+		} else {
+			chain = append(chain, authorize(opt.Verifier, rt.Access)...)
+		}
 		limit := opt.MaxBodyBytes
 		if rt.MaxBodyBytes > 0 {
 			limit = rt.MaxBodyBytes
