@@ -66,6 +66,8 @@ const scenarios = {
     const summary = await page.textContent("#catalog-summary");
     await tile.click();
     await page.locator("#view-movie").waitFor({ state: "visible", timeout: T });
+    // The view shows before the movie's answer fills it: wait for the name.
+    await page.waitForFunction((n) => document.getElementById("movie-name")?.textContent === n, cfg.movieName, { timeout: T }).catch(() => {});
     const name = await page.textContent("#movie-name");
     if (name !== cfg.movieName) fail(`movie page shows ${JSON.stringify(name)}, want ${JSON.stringify(cfg.movieName)}`);
     const videos = await page.locator("#video-list li[data-video-id]").evaluateAll((ls) => ls.map((l) => l.dataset.status));
