@@ -5,9 +5,12 @@
 package subscriber
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -108,3 +111,33 @@ const IgnoredRoute = "/events/ignored"
 
 // Ignore acknowledges an event the app has no use for.
 func Ignore(c *gin.Context) { c.JSON(http.StatusOK, status{"SUCCESS"}) }
+
+// Payload is the event's JSON data: `data` as a JSON object, `data` as a
+// JSON string holding JSON (some publishers send it so), or base64 in
+// `data_base64`.
+func (ev Event) Payload() ([]byte, error) {
+	if ev.DataBase64 != "" {
+		b, err := base64.StdEncoding.DecodeString(ev.DataBase64)
+		if err != nil {
+			return nil, fmt.Errorf("data_base64 is not base64: %w", err)
+		}
+		return b, nil
+	}
+	data := bytes.TrimSpace(ev.Data)
+	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
+		return nil, errors.New("no data")
+	}
+	if data[0] == '"' {
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return nil, fmt.Errorf("data is not a JSON string: %w", err)
+		}
+		return []byte(s), nil
+	}
+	return data, nil
+}
+
+// Drop is an ErrDrop saying why.
+func Drop(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrDrop, fmt.Sprintf(format, args...))
+}

@@ -4,10 +4,7 @@
 package projector
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -52,28 +49,28 @@ func (p *Projector) Handle(ctx context.Context, ev subscriber.Event) error {
 	defer cancel()
 	aggregate, action, ok := catalogv1.ParseEventType(ev.Type)
 	if !ok {
-		return drop("unknown event type %q", ev.Type)
+		return subscriber.Drop("unknown event type %q", ev.Type)
 	}
-	data, err := eventData(ev)
+	data, err := ev.Payload()
 	if err != nil {
-		return drop("event %s: %v", ev.Type, err)
+		return subscriber.Drop("event %s: %v", ev.Type, err)
 	}
 	deleted := action == catalogv1.ActionDeleted
 
 	switch aggregate {
 	case catalogv1.AggregateActor, catalogv1.AggregateCreator, catalogv1.AggregateCategory, catalogv1.AggregateTag:
 		if !oneOf(action, catalogv1.ActionCreated, catalogv1.ActionRenamed, catalogv1.ActionDeleted) {
-			return drop("unknown event type %q", ev.Type)
+			return subscriber.Drop("unknown event type %q", ev.Type)
 		}
 		var msg catalogv1.Named
 		if err := unmarshal(data, &msg); err != nil {
-			return drop("event %s: %v", ev.Type, err)
+			return subscriber.Drop("event %s: %v", ev.Type, err)
 		}
 		if msg.GetKind() != "" && msg.GetKind() != aggregate {
-			return drop("event %s carries kind %q", ev.Type, msg.GetKind())
+			return subscriber.Drop("event %s carries kind %q", ev.Type, msg.GetKind())
 		}
 		if err := checkIdentity(msg.GetId(), msg.GetVersion()); err != nil {
-			return drop("event %s: %v", ev.Type, err)
+			return subscriber.Drop("event %s: %v", ev.Type, err)
 		}
 		return p.store.ApplyNamed(ctx, catalog.Named{
 			Kind: aggregate, ID: msg.GetId(), Name: msg.GetName(), Version: msg.GetVersion(),
@@ -82,30 +79,30 @@ func (p *Projector) Handle(ctx context.Context, ev subscriber.Event) error {
 
 	case catalogv1.AggregateMovie:
 		if !oneOf(action, catalogv1.ActionCreated, catalogv1.ActionUpdated, catalogv1.ActionDeleted) {
-			return drop("unknown event type %q", ev.Type)
+			return subscriber.Drop("unknown event type %q", ev.Type)
 		}
 		var msg catalogv1.Movie
 		if err := unmarshal(data, &msg); err != nil {
-			return drop("event %s: %v", ev.Type, err)
+			return subscriber.Drop("event %s: %v", ev.Type, err)
 		}
 		if err := checkIdentity(msg.GetId(), msg.GetVersion()); err != nil {
-			return drop("event %s: %v", ev.Type, err)
+			return subscriber.Drop("event %s: %v", ev.Type, err)
 		}
 		return p.store.ApplyMovie(ctx, movieFrom(&msg, deleted))
 
 	case catalogv1.AggregateVideo:
 		if !oneOf(action, catalogv1.ActionCreated, catalogv1.ActionUpdated, catalogv1.ActionDeleted) {
-			return drop("unknown event type %q", ev.Type)
+			return subscriber.Drop("unknown event type %q", ev.Type)
 		}
 		var msg catalogv1.Video
 		if err := unmarshal(data, &msg); err != nil {
-			return drop("event %s: %v", ev.Type, err)
+			return subscriber.Drop("event %s: %v", ev.Type, err)
 		}
 		if err := checkIdentity(msg.GetId(), msg.GetVersion()); err != nil {
-			return drop("event %s: %v", ev.Type, err)
+			return subscriber.Drop("event %s: %v", ev.Type, err)
 		}
 		if !deleted && !msg.GetDeleted() && msg.GetMovieId() == "" {
-			return drop("event %s: movieId is missing", ev.Type)
+			return subscriber.Drop("event %s: movieId is missing", ev.Type)
 		}
 		v := catalog.Video{
 			ID: msg.GetId(), MovieID: msg.GetMovieId(), Title: msg.GetTitle(), Synopsis: msg.GetSynopsis(),
@@ -117,7 +114,7 @@ func (p *Projector) Handle(ctx context.Context, ev subscriber.Event) error {
 		catalog.NormalizeVideo(&v)
 		return p.store.ApplyVideo(ctx, v)
 	}
-	return drop("unknown event type %q", ev.Type)
+	return subscriber.Drop("unknown event type %q", ev.Type)
 }
 
 func movieFrom(msg *catalogv1.Movie, deleted bool) catalog.Movie {
@@ -152,31 +149,6 @@ func refsFrom(msgs []*catalogv1.Ref) []catalog.Ref {
 	return refs
 }
 
-// eventData extracts the JSON payload of a CloudEvent: `data` as a JSON
-// object, `data` as a JSON string holding JSON (some publishers send it so),
-// or base64 in `data_base64`.
-func eventData(ev subscriber.Event) ([]byte, error) {
-	if ev.DataBase64 != "" {
-		b, err := base64.StdEncoding.DecodeString(ev.DataBase64)
-		if err != nil {
-			return nil, fmt.Errorf("data_base64 is not base64: %w", err)
-		}
-		return b, nil
-	}
-	data := bytes.TrimSpace(ev.Data)
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil, errors.New("no data")
-	}
-	if data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return nil, fmt.Errorf("data is not a JSON string: %w", err)
-		}
-		return []byte(s), nil
-	}
-	return data, nil
-}
-
 // unmarshal decodes protojson, which accepts int64 versions as JSON numbers or
 // strings, and ignores fields added by newer producers.
 func unmarshal(data []byte, m proto.Message) error {
@@ -197,7 +169,3 @@ func checkIdentity(id string, version int64) error {
 }
 
 func oneOf(s string, options ...string) bool { return slices.Contains(options, s) }
-
-func drop(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", subscriber.ErrDrop, fmt.Sprintf(format, args...))
-}

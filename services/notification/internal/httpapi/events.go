@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -33,14 +28,14 @@ func (h *handlers) userRegistered(ctx context.Context, ev subscriber.Event) erro
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	if ev.Type != identityv1.EventUserRegistered {
-		return drop("unexpected event type %q", ev.Type)
+		return subscriber.Drop("unexpected event type %q", ev.Type)
 	}
 	var u identityv1.UserRegistered
 	if err := decode(ev, &u); err != nil {
 		return err
 	}
 	if u.Id == "" {
-		return drop("event %s: no user id", ev.Type)
+		return subscriber.Drop("event %s: no user id", ev.Type)
 	}
 	at, _ := time.Parse(time.RFC3339Nano, u.RegisteredAt)
 	return h.d.App.RecordUser(ctx, app.User{ID: u.Id, Email: u.Email, Name: u.Name, RegisteredAt: at})
@@ -54,7 +49,7 @@ func (h *handlers) catalogEvent(ctx context.Context, ev subscriber.Event) error 
 	defer cancel()
 	aggregate, action, ok := catalogv1.ParseEventType(ev.Type)
 	if !ok || !oneOf(action, catalogv1.ActionCreated, catalogv1.ActionUpdated, catalogv1.ActionDeleted) {
-		return drop("unexpected event type %q", ev.Type)
+		return subscriber.Drop("unexpected event type %q", ev.Type)
 	}
 	deleted := action == catalogv1.ActionDeleted
 	var announced bool
@@ -66,7 +61,7 @@ func (h *handlers) catalogEvent(ctx context.Context, ev subscriber.Event) error 
 			return err
 		}
 		if m.Id == "" || m.Version <= 0 {
-			return drop("event %s: movie without id or version", ev.Type)
+			return subscriber.Drop("event %s: movie without id or version", ev.Type)
 		}
 		announced, err = h.d.App.ApplyMovie(ctx, app.Movie{ID: m.Id, Version: m.Version, Name: m.Name,
 			Synopsis: m.Synopsis, Notify: m.Notify, Deleted: deleted || m.Deleted})
@@ -76,12 +71,12 @@ func (h *handlers) catalogEvent(ctx context.Context, ev subscriber.Event) error 
 			return err
 		}
 		if v.Id == "" || v.MovieId == "" || v.Version <= 0 {
-			return drop("event %s: video without id, movieId or version", ev.Type)
+			return subscriber.Drop("event %s: video without id, movieId or version", ev.Type)
 		}
 		announced, err = h.d.App.ApplyVideo(ctx, app.Video{ID: v.Id, MovieID: v.MovieId, Version: v.Version,
 			Status: v.Status, Deleted: deleted || v.Deleted})
 	default:
-		return drop("unexpected event type %q", ev.Type)
+		return subscriber.Drop("unexpected event type %q", ev.Type)
 	}
 	if err != nil {
 		return err
@@ -97,14 +92,14 @@ func (h *handlers) subscriptionGranted(ctx context.Context, ev subscriber.Event)
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	if ev.Type != subscriptionv1.EventGranted {
-		return drop("unexpected event type %q", ev.Type)
+		return subscriber.Drop("unexpected event type %q", ev.Type)
 	}
 	var s subscriptionv1.Subscription
 	if err := decode(ev, &s); err != nil {
 		return err
 	}
 	if s.UserId == "" || s.OrderId == "" {
-		return drop("event %s: subscription without userId or orderId", ev.Type)
+		return subscriber.Drop("event %s: subscription without userId or orderId", ev.Type)
 	}
 	end, _ := time.Parse(time.RFC3339Nano, s.EndAt)
 	_, err := h.d.App.NotifyUser(ctx, s.UserId, inbox.SubscriptionGranted(s.OrderId, s.PlanName, end))
@@ -121,7 +116,7 @@ func (h *handlers) orderOutcome(ctx context.Context, ev subscriber.Event) error 
 		return err
 	}
 	if o.Id == "" || o.UserId == "" {
-		return drop("event %s: order without id or userId", ev.Type)
+		return subscriber.Drop("event %s: order without id or userId", ev.Type)
 	}
 	plan := o.GetPlan().GetName()
 	var n inbox.Notice
@@ -133,7 +128,7 @@ func (h *handlers) orderOutcome(ctx context.Context, ev subscriber.Event) error 
 	case orderv1.EventRefundFailed:
 		n = inbox.OrderRefundFailed(o.Id, plan, o.Reason)
 	default:
-		return drop("unexpected event type %q", ev.Type)
+		return subscriber.Drop("unexpected event type %q", ev.Type)
 	}
 	_, err := h.d.App.NotifyUser(ctx, o.UserId, n)
 	return err
@@ -143,43 +138,14 @@ var unmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
 
 // decode reads the event's data into msg; what can never decode is dropped.
 func decode(ev subscriber.Event, msg proto.Message) error {
-	data, err := eventData(ev)
+	data, err := ev.Payload()
 	if err != nil {
-		return drop("event %s: %v", ev.Type, err)
+		return subscriber.Drop("event %s: %v", ev.Type, err)
 	}
 	if err := unmarshal.Unmarshal(data, msg); err != nil {
-		return drop("event %s: undecodable data: %v", ev.Type, err)
+		return subscriber.Drop("event %s: undecodable data: %v", ev.Type, err)
 	}
 	return nil
-}
-
-// eventData extracts the JSON payload of a CloudEvent: `data` as a JSON
-// object, `data` as a JSON string holding JSON (some publishers send it so),
-// or base64 in `data_base64`.
-func eventData(ev subscriber.Event) ([]byte, error) {
-	if ev.DataBase64 != "" {
-		b, err := base64.StdEncoding.DecodeString(ev.DataBase64)
-		if err != nil {
-			return nil, fmt.Errorf("data_base64 is not base64: %w", err)
-		}
-		return b, nil
-	}
-	data := bytes.TrimSpace(ev.Data)
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil, errors.New("no data")
-	}
-	if data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return nil, fmt.Errorf("data is not a JSON string: %w", err)
-		}
-		return []byte(s), nil
-	}
-	return data, nil
-}
-
-func drop(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", subscriber.ErrDrop, fmt.Sprintf(format, args...))
 }
 
 func oneOf(s string, set ...string) bool {

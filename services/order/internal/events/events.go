@@ -24,10 +24,7 @@
 package events
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -137,14 +134,14 @@ func (h *Handlers) payment(ctx context.Context, ev subscriber.Event, eventType s
 
 func (h *Handlers) apply(ctx context.Context, orderID string, c orders.Change) error {
 	if !orders.IsID(orderID) {
-		return drop("order id %q is not an order id", orderID)
+		return subscriber.Drop("order id %q is not an order id", orderID)
 	}
 	ctx, cancel := context.WithTimeout(ctx, DeliveryTimeout)
 	defer cancel()
 	o, res, err := h.orders.Apply(ctx, orderID, c)
 	switch {
 	case errors.Is(err, orders.ErrNotFound):
-		return drop("order %s does not exist (it is created before its payment: it never will)", orderID)
+		return subscriber.Drop("order %s does not exist (it is created before its payment: it never will)", orderID)
 	case errors.Is(err, orders.ErrWrongState):
 		return fmt.Errorf("%w: %w", subscriber.ErrDrop, err)
 	case err != nil:
@@ -161,43 +158,14 @@ var decode = protojson.UnmarshalOptions{DiscardUnknown: true}
 // (protojson, ignoring fields newer producers add) into m.
 func decodeEvent(ev subscriber.Event, eventType string, m proto.Message) error {
 	if ev.Type != eventType {
-		return drop("event type %q on the route of %q", ev.Type, eventType)
+		return subscriber.Drop("event type %q on the route of %q", ev.Type, eventType)
 	}
-	data, err := eventData(ev)
+	data, err := ev.Payload()
 	if err != nil {
-		return drop("event %s: %v", ev.Type, err)
+		return subscriber.Drop("event %s: %v", ev.Type, err)
 	}
 	if err := decode.Unmarshal(data, m); err != nil {
-		return drop("event %s: undecodable data: %v", ev.Type, err)
+		return subscriber.Drop("event %s: undecodable data: %v", ev.Type, err)
 	}
 	return nil
-}
-
-// eventData extracts the JSON payload of a CloudEvent: `data` as a JSON
-// object, `data` as a JSON string holding JSON (some publishers send it so),
-// or base64 in `data_base64`.
-func eventData(ev subscriber.Event) ([]byte, error) {
-	if ev.DataBase64 != "" {
-		b, err := base64.StdEncoding.DecodeString(ev.DataBase64)
-		if err != nil {
-			return nil, fmt.Errorf("data_base64 is not base64: %w", err)
-		}
-		return b, nil
-	}
-	data := bytes.TrimSpace(ev.Data)
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil, errors.New("no data")
-	}
-	if data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return nil, fmt.Errorf("data is not a JSON string: %w", err)
-		}
-		return []byte(s), nil
-	}
-	return data, nil
-}
-
-func drop(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", subscriber.ErrDrop, fmt.Sprintf(format, args...))
 }

@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -32,18 +29,18 @@ func refundRequested(p Payments) subscriber.Handler {
 		ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 		defer cancel()
 		if ev.Type != orderv1.EventRefundRequested {
-			return drop("unexpected event type %q", ev.Type)
+			return subscriber.Drop("unexpected event type %q", ev.Type)
 		}
-		data, err := eventData(ev)
+		data, err := ev.Payload()
 		if err != nil {
-			return drop("%v", err)
+			return subscriber.Drop("%v", err)
 		}
 		var order orderv1.Order
 		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &order); err != nil {
-			return drop("undecodable order: %v", err)
+			return subscriber.Drop("undecodable order: %v", err)
 		}
 		if order.GetId() == "" || !order.GetRefundRequested() {
-			return drop("order %q does not ask for a refund", order.GetId())
+			return subscriber.Drop("order %q does not ask for a refund", order.GetId())
 		}
 		_, err = p.Refund(ctx, order.GetId(), order.GetReason())
 		if errors.Is(err, app.ErrNotFound) || errors.Is(err, app.ErrNotRefundable) || errors.Is(err, app.ErrAmountMismatch) {
@@ -51,32 +48,4 @@ func refundRequested(p Payments) subscriber.Handler {
 		}
 		return err
 	}
-}
-
-// eventData extracts the JSON payload of a CloudEvent: `data` as a JSON
-// object, `data` as a JSON string holding JSON, or base64 in `data_base64`.
-func eventData(ev subscriber.Event) ([]byte, error) {
-	if ev.DataBase64 != "" {
-		b, err := base64.StdEncoding.DecodeString(ev.DataBase64)
-		if err != nil {
-			return nil, fmt.Errorf("data_base64 is not base64: %w", err)
-		}
-		return b, nil
-	}
-	data := bytes.TrimSpace(ev.Data)
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil, errors.New("no data")
-	}
-	if data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return nil, fmt.Errorf("data is not a JSON string: %w", err)
-		}
-		return []byte(s), nil
-	}
-	return data, nil
-}
-
-func drop(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", subscriber.ErrDrop, fmt.Sprintf(format, args...))
 }

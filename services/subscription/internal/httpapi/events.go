@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,22 +30,22 @@ func (h *handlers) orderPaid(ctx context.Context, ev subscriber.Event) error {
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	if ev.Type != orderv1.EventPaid {
-		return drop("unexpected event type %q", ev.Type)
+		return subscriber.Drop("unexpected event type %q", ev.Type)
 	}
-	data, err := eventData(ev)
+	data, err := ev.Payload()
 	if err != nil {
-		return drop("event %s: %v", ev.Type, err)
+		return subscriber.Drop("event %s: %v", ev.Type, err)
 	}
 	var order orderv1.Order
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &order); err != nil {
-		return drop("event %s: undecodable order: %v", ev.Type, err)
+		return subscriber.Drop("event %s: undecodable order: %v", ev.Type, err)
 	}
 	if order.Status != orderv1.StatusPaid {
-		return drop("event %s: order %s is %s, not PAID", ev.Type, order.Id, order.Status)
+		return subscriber.Drop("event %s: order %s is %s, not PAID", ev.Type, order.Id, order.Status)
 	}
 	d, err := h.app.GrantOrder(ctx, &order)
 	if errors.Is(err, subscription.ErrMalformedOrder) {
-		return drop("event %s: %v", ev.Type, err)
+		return subscriber.Drop("event %s: %v", ev.Type, err)
 	}
 	if err != nil {
 		return fmt.Errorf("order %s: %w", order.Id, err)
@@ -56,35 +53,6 @@ func (h *handlers) orderPaid(ctx context.Context, ev subscriber.Event) error {
 	h.log.InfoContext(ctx, "paid order handled", "order_id", order.Id, "user_id", order.UserId,
 		"action", d.Action.String(), "reason", d.Reason)
 	return nil
-}
-
-// eventData extracts the JSON payload of a CloudEvent: `data` as a JSON
-// object, `data` as a JSON string holding JSON (some publishers send it so),
-// or base64 in `data_base64`.
-func eventData(ev subscriber.Event) ([]byte, error) {
-	if ev.DataBase64 != "" {
-		b, err := base64.StdEncoding.DecodeString(ev.DataBase64)
-		if err != nil {
-			return nil, fmt.Errorf("data_base64 is not base64: %w", err)
-		}
-		return b, nil
-	}
-	data := bytes.TrimSpace(ev.Data)
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return nil, errors.New("no data")
-	}
-	if data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return nil, fmt.Errorf("data is not a JSON string: %w", err)
-		}
-		return []byte(s), nil
-	}
-	return data, nil
-}
-
-func drop(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", subscriber.ErrDrop, fmt.Sprintf(format, args...))
 }
 
 // expire is the cron binding's run: one batch of ended subscriptions marked
